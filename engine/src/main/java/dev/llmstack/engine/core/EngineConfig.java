@@ -1,0 +1,49 @@
+package dev.llmstack.engine.core;
+
+/**
+ * The scheduler's and KV cache's settings (vLLM's names in brackets).
+ *
+ * @param numGpuBlocks KV blocks in the pool [num_gpu_blocks]
+ * @param blockSize tokens per block [block_size]
+ * @param maxNumSeqs sequences in one batch at most [max_num_seqs]
+ * @param maxNumBatchedTokens tokens computed in one step at most [max_num_batched_tokens]
+ * @param maxModelLen prompt plus output tokens at most [max_model_len]
+ * @param enablePrefixCaching automatic prefix caching [enable_prefix_caching]
+ * @param eosProbability chance that a token after min_tokens is EOS, unless ignore_eos
+ * @param kvEvents whether prefix-cache changes become KV events
+ */
+public record EngineConfig(
+    int numGpuBlocks,
+    int blockSize,
+    int maxNumSeqs,
+    int maxNumBatchedTokens,
+    int maxModelLen,
+    boolean enablePrefixCaching,
+    double eosProbability,
+    boolean kvEvents) {
+
+  public EngineConfig {
+    if (numGpuBlocks <= 0 || blockSize <= 0 || maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) {
+      throw new IllegalArgumentException("engine sizes must be positive");
+    }
+    if (maxModelLen <= 0) {
+      throw new IllegalArgumentException("max_model_len must be positive");
+    }
+    if ((long) numGpuBlocks * blockSize < maxModelLen) {
+      // vLLM refuses to start in this case too: one maximal request must fit in the KV cache.
+      throw new IllegalArgumentException(
+          "max_model_len "
+              + maxModelLen
+              + " is larger than the "
+              + (long) numGpuBlocks * blockSize
+              + " tokens the KV cache can hold ("
+              + numGpuBlocks
+              + " blocks of "
+              + blockSize
+              + "); lower max_model_len or raise num_gpu_blocks");
+    }
+    if (eosProbability < 0 || eosProbability > 1) {
+      throw new IllegalArgumentException("eos probability must be in [0, 1]");
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package dev.llmstack.engine.core;
+
+import dev.llmstack.protocol.kvevents.KvEvent;
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+import it.unimi.dsi.fastutil.longs.LongArrayList;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns prefix-cache changes into vLLM KV events, coalescing consecutive blocks of one chain into a single
+ * BlockStored (as vLLM does per request per step) and consecutive evictions into one BlockRemoved.
+ */
+final class KvEventCollector implements KvCacheManager.CacheListener {
+
+  private static final String MEDIUM = "GPU";
+
+  private final List<KvEvent> events = new ArrayList<>();
+  private final LongArrayList storedKeys = new LongArrayList();
+  private final IntArrayList storedTokens = new IntArrayList();
+  private long storedParent;
+  private int storedBlockSize;
+  private final LongArrayList removedKeys = new LongArrayList();
+  private final boolean enabled;
+
+  KvEventCollector(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  @Override
+  public void onBlockCached(long key, long parentKey, int[] tokens, int offset, int blockSize) {
+    if (!enabled) {
+      return;
+    }
+    flushRemoved();
+    if (!storedKeys.isEmpty() && storedKeys.getLong(storedKeys.size() - 1) != parentKey) {
+      flushStored();
+    }
+    if (storedKeys.isEmpty()) {
+      storedParent = parentKey;
+      storedBlockSize = blockSize;
+    }
+    storedKeys.add(key);
+    storedTokens.addElements(storedTokens.size(), tokens, offset, blockSize);
+  }
+
+  @Override
+  public void onBlockEvicted(long key) {
+    if (!enabled) {
+      return;
+    }
+    flushStored();
+    removedKeys.add(key);
+  }
+
+  @Override
+  public void onAllCleared() {
+    if (!enabled) {
+      return;
+    }
+    flushStored();
+    flushRemoved();
+    events.add(new KvEvent.AllBlocksCleared());
+  }
+
+  /** The events since the last drain, or an empty list. */
+  List<KvEvent> drain() {
+    flushStored();
+    flushRemoved();
+    if (events.isEmpty()) {
+      return List.of();
+    }
+    List<KvEvent> out = List.copyOf(events);
+    events.clear();
+    return out;
+  }
+
+  private void flushStored() {
+    if (storedKeys.isEmpty()) {
+      return;
+    }
+    Long parent =
+        storedParent == dev.llmstack.protocol.prefix.BlockHasher.ROOT ? null : storedParent;
+    events.add(
+        new KvEvent.BlockStored(
+            storedKeys.toLongArray(),
+            parent,
+            storedTokens.toIntArray(),
+            storedBlockSize,
+            null,
+            MEDIUM,
+            null));
+    storedKeys.clear();
+    storedTokens.clear();
+  }
+
+  private void flushRemoved() {
+    if (removedKeys.isEmpty()) {
+      return;
+    }
+    events.add(new KvEvent.BlockRemoved(removedKeys.toLongArray(), MEDIUM));
+    removedKeys.clear();
+  }
+}
