@@ -28,6 +28,10 @@ public final class RealTimeDriver implements AutoCloseable {
   private volatile boolean closed;
   private volatile boolean hung;
   private volatile double slowdown = 1.0;
+  // Written by the scheduler thread only; read by metrics.
+  private volatile long steps;
+  private volatile long modelledNanos;
+  private volatile long lagNanos;
 
   public RealTimeDriver(EngineCore core, double timeScale, String name) {
     if (!(timeScale > 0)) {
@@ -106,16 +110,40 @@ public final class RealTimeDriver implements AutoCloseable {
     LockSupport.unpark(thread);
   }
 
+  /** Steps run so far. */
+  public long steps() {
+    return steps;
+  }
+
+  /** Engine time the performance model asked for, summed over all steps. */
+  public long modelledNanos() {
+    return modelledNanos;
+  }
+
+  /**
+   * Engine time lost between a step's modelled end and the next step's start (our own CPU work and timer
+   * slack), summed over back-to-back steps. Near zero while the simulator keeps pace with the modelled GPU.
+   */
+  public long lagNanos() {
+    return lagNanos;
+  }
+
   private void loop() {
+    long previousEnd = -1;
     while (!closed) {
       drainInbox();
       if (hung || !core.hasWork()) {
+        previousEnd = -1;
         LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         continue;
       }
       long start = now();
+      if (previousEnd >= 0) {
+        lagNanos += start - previousEnd;
+      }
       long duration = core.beginStep(start);
       if (duration < 0) {
+        previousEnd = -1;
         LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         continue;
       }
@@ -125,6 +153,9 @@ public final class RealTimeDriver implements AutoCloseable {
         break;
       }
       core.endStep(end);
+      steps++;
+      modelledNanos += end - start;
+      previousEnd = end;
     }
     drainInbox();
     core.abortAll(now());
