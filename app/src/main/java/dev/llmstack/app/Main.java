@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
     name = "llmstack",
     mixinStandardHelpOptions = true,
     version = "llmstack 0.1.0",
-    description = "LLM Stack: a router, simulated vLLM engines and benchmarks in one command.",
-    subcommands = {CommandLine.HelpCommand.class})
+    description = "LLM Stack: simulated vLLM engines, a router and benchmarks in one command.",
+    subcommands = {EngineCommand.class, BenchEngineCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @Override
@@ -17,7 +17,21 @@ public final class Main implements Runnable {
     CommandLine.usage(this, System.out);
   }
 
+  /** Bad arguments or a failed start print one line, not a stack trace. */
+  static int run(String... args) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          cmd.getErr().println("llmstack: " + (e.getMessage() != null ? e.getMessage() : e));
+          if (System.getenv("LLMSTACK_DEBUG") != null) {
+            e.printStackTrace(cmd.getErr());
+          }
+          return 2;
+        });
+    return cli.execute(args);
+  }
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(run(args));
   }
 }

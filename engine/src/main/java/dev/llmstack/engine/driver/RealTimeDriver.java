@@ -152,10 +152,10 @@ public final class RealTimeDriver implements AutoCloseable {
       if (closed) {
         break;
       }
-      core.endStep(end);
       steps++;
-      modelledNanos += end - start;
+      modelledNanos += end - start; // before endStep, so a client that sees the tokens sees the count
       previousEnd = end;
+      core.endStep(end);
     }
     drainInbox();
     core.abortAll(now());
