@@ -1,0 +1,174 @@
+package dev.llmstack.router;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The router's settings: a fluent holder the command line and tests fill in.
+ */
+public final class RouterSettings {
+
+  String host = "127.0.0.1";
+  int port = 8080;
+  List<String> backends = List.of();
+  Path configFile;
+  String discovery = "static";
+  String namespace = "default";
+  String selector = "app=vllm";
+  String portName = "http";
+  String policy = "least-outstanding";
+  double sessionLoadFactor = 1.25;
+  String sessionHeader = "x-session-id";
+  int maxBodyBytes = 32 << 20;
+  int maxAttempts = 3;
+  double retryBudgetRatio = 0.2;
+  long healthIntervalMs = 2000;
+  long scrapeIntervalMs = 1000;
+  long monitorTimeoutMs = 1000;
+  long firstByteTimeoutMs = 300_000;
+  int connectTimeoutMs = 2000;
+  int ioThreads = 0;
+  int drainSeconds = 30;
+  long configPollMs = 1000;
+
+  public static RouterSettings defaults() {
+    return new RouterSettings();
+  }
+
+  public RouterSettings host(String v) {
+    host = v;
+    return this;
+  }
+
+  /** Port to listen on; 0 picks a free one. */
+  public RouterSettings port(int v) {
+    port = v;
+    return this;
+  }
+
+  public RouterSettings backends(List<String> v) {
+    backends = List.copyOf(v);
+    return this;
+  }
+
+  /** A YAML file listing backends, reloaded when it changes. */
+  public RouterSettings configFile(Path v) {
+    configFile = v;
+    return this;
+  }
+
+  /** static (backends and/or config file) or k8s. */
+  public RouterSettings discovery(String v) {
+    discovery = v;
+    return this;
+  }
+
+  public RouterSettings namespace(String v) {
+    namespace = v;
+    return this;
+  }
+
+  public RouterSettings selector(String v) {
+    selector = v;
+    return this;
+  }
+
+  /** Name of the container port engines listen on (Kubernetes discovery). */
+  public RouterSettings portName(String v) {
+    portName = v;
+    return this;
+  }
+
+  public RouterSettings policy(String v) {
+    policy = v;
+    return this;
+  }
+
+  public RouterSettings sessionLoadFactor(double v) {
+    sessionLoadFactor = v;
+    return this;
+  }
+
+  public RouterSettings sessionHeader(String v) {
+    sessionHeader = v;
+    return this;
+  }
+
+  public RouterSettings maxBodyBytes(int v) {
+    maxBodyBytes = v;
+    return this;
+  }
+
+  /** Engines tried per request at most (1 = no retry). */
+  public RouterSettings maxAttempts(int v) {
+    maxAttempts = v;
+    return this;
+  }
+
+  public RouterSettings retryBudgetRatio(double v) {
+    retryBudgetRatio = v;
+    return this;
+  }
+
+  public RouterSettings healthIntervalMs(long v) {
+    healthIntervalMs = v;
+    return this;
+  }
+
+  public RouterSettings scrapeIntervalMs(long v) {
+    scrapeIntervalMs = v;
+    return this;
+  }
+
+  public RouterSettings monitorTimeoutMs(long v) {
+    monitorTimeoutMs = v;
+    return this;
+  }
+
+  /** How long an engine may take to start answering before the request moves on; 0 waits forever. */
+  public RouterSettings firstByteTimeoutMs(long v) {
+    firstByteTimeoutMs = v;
+    return this;
+  }
+
+  public RouterSettings connectTimeoutMs(int v) {
+    connectTimeoutMs = v;
+    return this;
+  }
+
+  /** Event-loop threads; 0 means one per core. */
+  public RouterSettings ioThreads(int v) {
+    ioThreads = v;
+    return this;
+  }
+
+  public RouterSettings drainSeconds(int v) {
+    drainSeconds = v;
+    return this;
+  }
+
+  public RouterSettings configPollMs(long v) {
+    configPollMs = v;
+    return this;
+  }
+
+  public int connectTimeoutMs() {
+    return connectTimeoutMs;
+  }
+
+  public int maxAttempts() {
+    return maxAttempts;
+  }
+
+  public long firstByteTimeoutMs() {
+    return firstByteTimeoutMs;
+  }
+
+  public String sessionHeader() {
+    return sessionHeader;
+  }
+
+  public String policy() {
+    return policy;
+  }
+}

@@ -1,0 +1,161 @@
+package dev.llmstack.router.backend;
+
+import dev.llmstack.router.discovery.Endpoint;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The router's view of one engine: models it serves, health, drain flag, router-side load and scraped stats.
+ * Load counters are updated on the data path (dispatch, first byte, finish), so routing sees fresh load
+ * between scrapes.
+ */
+public final class Backend {
+
+  private final Endpoint endpoint;
+  private final OutlierPolicy outliers;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger awaitingFirstByte = new AtomicInteger();
+  private volatile Set<String> models = Set.of();
+  private volatile java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> modelCards =
+      java.util.Map.of();
+  private volatile EngineStats stats = EngineStats.NONE;
+  private volatile boolean draining;
+  private volatile boolean probedUp = true;
+  private volatile boolean modelsKnown;
+
+  // Passive health, guarded by this.
+  private HealthState passive = HealthState.HEALTHY;
+  private int consecutiveFailures;
+  private int ejections;
+  private long ejectedUntilNanos;
+
+  public Backend(Endpoint endpoint, OutlierPolicy outliers) {
+    this.endpoint = endpoint;
+    this.outliers = outliers;
+  }
+
+  public Endpoint endpoint() {
+    return endpoint;
+  }
+
+  public String id() {
+    return endpoint.id();
+  }
+
+  public Set<String> models() {
+    return models;
+  }
+
+  /** The engine's /v1/models cards by model id. */
+  public void models(java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> cards) {
+    this.modelCards = java.util.Map.copyOf(cards);
+    this.models = Set.copyOf(cards.keySet());
+    this.modelsKnown = true;
+  }
+
+  public java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> modelCards() {
+    return modelCards;
+  }
+
+  public boolean modelsKnown() {
+    return modelsKnown;
+  }
+
+  public EngineStats stats() {
+    return stats;
+  }
+
+  public void stats(EngineStats stats) {
+    this.stats = stats;
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  public void draining(boolean draining) {
+    this.draining = draining;
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  public int awaitingFirstByte() {
+    return awaitingFirstByte.get();
+  }
+
+  /** A request was sent to this engine. */
+  public void dispatched() {
+    inFlight.incrementAndGet();
+    awaitingFirstByte.incrementAndGet();
+  }
+
+  /** The first byte of the response arrived. */
+  public void firstByte() {
+    awaitingFirstByte.decrementAndGet();
+  }
+
+  /** The request ended; {@code sawFirstByte} tells whether {@link #firstByte} was already counted. */
+  public void finished(boolean sawFirstByte) {
+    inFlight.decrementAndGet();
+    if (!sawFirstByte) {
+      awaitingFirstByte.decrementAndGet();
+    }
+  }
+
+  /** The active /health probe's verdict. */
+  public void probed(boolean up) {
+    this.probedUp = up;
+  }
+
+  public boolean probedUp() {
+    return probedUp;
+  }
+
+  /** A request to this engine failed (connect error, reset, 5xx). */
+  public synchronized void requestFailed(long nowNanos) {
+    consecutiveFailures++;
+    if (passive == HealthState.PROBATION || consecutiveFailures >= outliers.consecutiveFailures()) {
+      passive = HealthState.EJECTED;
+      ejectedUntilNanos = nowNanos + outliers.backoffNanos(ejections);
+      ejections++;
+      consecutiveFailures = 0;
+    }
+  }
+
+  /** A request to this engine succeeded. */
+  public synchronized void requestSucceeded() {
+    consecutiveFailures = 0;
+    if (passive == HealthState.PROBATION) {
+      passive = HealthState.HEALTHY;
+      ejections = 0;
+    }
+  }
+
+  /** Health as routing sees it now; an ejection whose backoff ended turns into probation. */
+  public synchronized HealthState health(long nowNanos) {
+    if (passive == HealthState.EJECTED && nowNanos >= ejectedUntilNanos) {
+      passive = HealthState.PROBATION;
+    }
+    if (!probedUp) {
+      return HealthState.DOWN;
+    }
+    return passive;
+  }
+
+  public synchronized int ejections() {
+    return ejections;
+  }
+
+  /** Whether new requests may go here. */
+  public boolean routable(long nowNanos) {
+    HealthState h = health(nowNanos);
+    return !draining && (h == HealthState.HEALTHY || h == HealthState.PROBATION);
+  }
+
+  public BackendSnapshot snapshot(long nowNanos) {
+    return new BackendSnapshot(
+        id(), inFlight.get(), awaitingFirstByte.get(), stats, health(nowNanos), draining);
+  }
+}

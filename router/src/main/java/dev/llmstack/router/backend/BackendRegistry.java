@@ -1,0 +1,103 @@
+package dev.llmstack.router.backend;
+
+import dev.llmstack.router.discovery.Endpoint;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/** All engines the router knows, keyed by id; safe for concurrent use. */
+public final class BackendRegistry {
+
+  private final ConcurrentHashMap<String, Backend> backends = new ConcurrentHashMap<>();
+  private final OutlierPolicy outliers;
+  private final Consumer<Backend> onAdded;
+  private final Consumer<Backend> onRemoved;
+
+  public BackendRegistry(
+      OutlierPolicy outliers, Consumer<Backend> onAdded, Consumer<Backend> onRemoved) {
+    this.outliers = outliers;
+    this.onAdded = onAdded;
+    this.onRemoved = onRemoved;
+  }
+
+  /** Adds an engine unless present; returns the registry's entry. */
+  public Backend add(Endpoint endpoint) {
+    boolean[] created = {false};
+    Backend b =
+        backends.computeIfAbsent(
+            endpoint.id(),
+            id -> {
+              created[0] = true;
+              return new Backend(endpoint, outliers);
+            });
+    if (created[0]) {
+      onAdded.accept(b);
+    }
+    return b;
+  }
+
+  public Backend remove(String id) {
+    Backend b = backends.remove(id);
+    if (b != null) {
+      onRemoved.accept(b);
+    }
+    return b;
+  }
+
+  /** Makes the registry hold exactly {@code endpoints}, except engines added by hand through the admin API. */
+  public synchronized void sync(Set<Endpoint> endpoints, Set<String> manual) {
+    Set<String> wanted = new TreeSet<>();
+    for (Endpoint e : endpoints) {
+      wanted.add(e.id());
+      add(e);
+    }
+    for (String id : List.copyOf(backends.keySet())) {
+      if (!wanted.contains(id) && !manual.contains(id)) {
+        remove(id);
+      }
+    }
+  }
+
+  public Backend get(String id) {
+    return backends.get(id);
+  }
+
+  public Collection<Backend> all() {
+    return backends.values();
+  }
+
+  /** Routable engines serving {@code model}, as snapshots. */
+  public List<BackendSnapshot> candidates(String model, long nowNanos) {
+    List<BackendSnapshot> out = new ArrayList<>();
+    for (Backend b : backends.values()) {
+      if (b.models().contains(model) && b.routable(nowNanos)) {
+        out.add(b.snapshot(nowNanos));
+      }
+    }
+    out.sort((a, c) -> a.id().compareTo(c.id()));
+    return out;
+  }
+
+  /** Whether any engine (healthy or not) serves {@code model}. */
+  public boolean serves(String model) {
+    for (Backend b : backends.values()) {
+      if (b.models().contains(model)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every model any engine serves, sorted. */
+  public Set<String> models() {
+    Set<String> all = new TreeSet<>();
+    for (Backend b : backends.values()) {
+      all.addAll(b.models());
+    }
+    return all;
+  }
+}

@@ -1,0 +1,437 @@
+package dev.llmstack.router.proxy;
+
+import dev.llmstack.protocol.openai.OpenAiError;
+import dev.llmstack.router.backend.Backend;
+import dev.llmstack.router.backend.BackendSnapshot;
+import dev.llmstack.router.routing.Decision;
+import dev.llmstack.router.routing.RouteRequest;
+import dev.llmstack.router.routing.RoutingPolicy;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One proxied request: pick an engine, send the client's bytes unchanged, relay the response piece by piece as
+ * it arrives (SSE chunks are flushed one by one, never buffered whole). Before the first response byte reaches
+ * the client, a connect failure, a reset or a 5xx moves the request to another engine within the retry budget;
+ * after it, a failure ends the response (an SSE stream gets an in-band OpenAI error and [DONE]). If the
+ * client goes away, the upstream connection is closed so the engine aborts the request.
+ *
+ * <p>Runs entirely on the client connection's event loop.
+ */
+final class ProxyExchange {
+
+  /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
+  private static final Set<String> HOP_BY_HOP =
+      Set.of(
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "proxy-authenticate",
+          "proxy-authorization",
+          "te",
+          "trailer",
+          "transfer-encoding",
+          "upgrade");
+
+  static final String ENGINE_HEADER = "x-llmstack-engine";
+  static final String ROUTE_HEADER = "x-llmstack-route";
+  static final String REQUEST_ID_HEADER = "x-request-id";
+
+  private enum State {
+    ROUTING,
+    WAITING_HEAD,
+    RELAYING,
+    DONE
+  }
+
+  private final RouterContext rc;
+  private final ChannelHandlerContext client;
+  private final FullHttpRequest request;
+  private final boolean keepAlive;
+  private final RouteRequest route;
+  private final RoutingPolicy policy;
+  private final String forcedEngine;
+  private final String requestId;
+  private final List<String> tried = new ArrayList<>(2);
+  private final long startNanos = System.nanoTime();
+
+  private State state = State.ROUTING;
+  private Backend backend;
+  private Decision decision;
+  private Channel upstream;
+  private boolean sawFirstByte;
+  private boolean upstreamKeepAlive;
+  private boolean eventStream;
+  private int status;
+  private String lastError;
+  private ScheduledFuture<?> firstByteTimer;
+  private boolean released;
+
+  ProxyExchange(
+      RouterContext rc,
+      ChannelHandlerContext client,
+      FullHttpRequest request,
+      boolean keepAlive,
+      RouteRequest route,
+      RoutingPolicy policy,
+      String forcedEngine,
+      String requestId) {
+    this.rc = rc;
+    this.client = client;
+    this.request = request;
+    this.keepAlive = keepAlive;
+    this.route = route;
+    this.policy = policy;
+    this.forcedEngine = forcedEngine;
+    this.requestId = requestId;
+  }
+
+  void start() {
+    rc.retryBudget().onRequest();
+    attempt();
+  }
+
+  private void attempt() {
+    long now = System.nanoTime();
+    List<BackendSnapshot> candidates = rc.registry().candidates(route.model(), now);
+    candidates.removeIf(b -> tried.contains(b.id()));
+    if (forcedEngine != null) {
+      candidates.removeIf(b -> !b.id().equals(forcedEngine));
+    }
+    if (candidates.isEmpty()) {
+      String msg =
+          tried.isEmpty()
+              ? (forcedEngine != null
+                  ? "Engine " + forcedEngine + " is not available for model " + route.model() + "."
+                  : "No healthy engine serves model " + route.model() + " right now.")
+              : "All engines tried for this request failed: " + lastError;
+      fail(
+          tried.isEmpty()
+              ? OpenAiError.unavailable(msg)
+              : new OpenAiError(502, "BadGatewayError", msg, null));
+      return;
+    }
+    decision = policy.pick(route, candidates);
+    backend = rc.registry().get(decision.backend().id());
+    if (backend == null) {
+      tried.add(decision.backend().id());
+      attempt();
+      return;
+    }
+    tried.add(backend.id());
+    backend.dispatched();
+    rc.observer().routed(policy.name(), decision, tried.size() > 1);
+    state = State.WAITING_HEAD;
+    Channel idle = rc.pool(client.channel().eventLoop()).pollIdle(backend.endpoint());
+    if (idle != null) {
+      send(idle);
+      return;
+    }
+    Backend target = backend;
+    rc.pool(client.channel().eventLoop())
+        .connect(target.endpoint())
+        .addListener(
+            (ChannelFuture f) -> {
+              if (state == State.DONE || backend != target) {
+                if (f.isSuccess()) {
+                  f.channel().close();
+                }
+                return;
+              }
+              if (f.isSuccess()) {
+                send(f.channel());
+              } else {
+                upstreamFailed("connect to " + target.id() + " failed: " + f.cause().getMessage());
+              }
+            });
+  }
+
+  private void send(Channel ch) {
+    upstream = ch;
+    UpstreamHandler.of(ch).exchange(this);
+    DefaultFullHttpRequest out =
+        new DefaultFullHttpRequest(
+            request.protocolVersion(),
+            request.method(),
+            request.uri(),
+            request.content().retainedDuplicate());
+    copyHeaders(request.headers(), out.headers());
+    out.headers()
+        .set(HttpHeaderNames.HOST, backend.endpoint().host() + ":" + backend.endpoint().port())
+        .set(REQUEST_ID_HEADER, requestId)
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
+    ch.writeAndFlush(out)
+        .addListener(
+            (ChannelFuture f) -> {
+              if (!f.isSuccess() && upstream == ch && state == State.WAITING_HEAD) {
+                ch.close();
+              }
+            });
+    long timeout = rc.settings().firstByteTimeoutMs();
+    if (timeout > 0) {
+      firstByteTimer =
+          client
+              .executor()
+              .schedule(
+                  () -> {
+                    if (state == State.WAITING_HEAD && upstream == ch) {
+                      Channel c = upstream;
+                      detachUpstream();
+                      c.close();
+                      upstreamFailed("no response from " + backend.id() + " within " + timeout + " ms");
+                    }
+                  },
+                  timeout,
+                  TimeUnit.MILLISECONDS);
+    }
+  }
+
+  // ---- upstream events ----
+
+  void onUpstream(Object msg) {
+    try {
+      if (state == State.DONE) {
+        return;
+      }
+      if (msg instanceof HttpResponse r) {
+        onHead(r);
+      }
+      if (state == State.RELAYING && msg instanceof HttpContent c) {
+        boolean last = c instanceof LastHttpContent;
+        if (last) {
+          client
+              .writeAndFlush(new DefaultLastHttpContent(c.content().retain()))
+              .addListener(
+                  keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+          finish();
+        } else {
+          client.writeAndFlush(new DefaultHttpContent(c.content().retain()));
+          if (!client.channel().isWritable()) {
+            upstream.config().setAutoRead(false);
+          }
+        }
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void onHead(HttpResponse r) {
+    cancelTimer();
+    if (!sawFirstByte) {
+      sawFirstByte = true;
+      backend.firstByte();
+      rc.observer().firstByte(backend.id(), System.nanoTime() - startNanos);
+    }
+    status = r.status().code();
+    if (status >= 500 && canRetry()) {
+      Channel c = upstream;
+      detachUpstream();
+      c.close();
+      upstreamFailed(backend.id() + " answered " + status);
+      return;
+    }
+    upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+    String ct = r.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    eventStream = ct != null && ct.startsWith("text/event-stream");
+    DefaultHttpResponse head = new DefaultHttpResponse(r.protocolVersion(), r.status());
+    copyHeaders(r.headers(), head.headers());
+    if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      HttpUtil.setTransferEncodingChunked(head, true);
+    }
+    head.headers()
+        .set(ENGINE_HEADER, backend.id())
+        .set(ROUTE_HEADER, policy.name() + ";" + decision.reason())
+        .set(REQUEST_ID_HEADER, requestId);
+    if (!keepAlive) {
+      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    client.write(head);
+    state = State.RELAYING;
+  }
+
+  void onUpstreamClosed(Throwable cause) {
+    if (state == State.DONE) {
+      return;
+    }
+    String why =
+        backend.id() + " closed the connection" + (cause == null ? "" : ": " + cause.getMessage());
+    detachUpstream();
+    if (state == State.WAITING_HEAD) {
+      upstreamFailed(why);
+      return;
+    }
+    // Mid-response: the client already has part of it.
+    backend.requestFailed(System.nanoTime());
+    rc.observer().failed(backend.id(), "midstream");
+    if (eventStream) {
+      byte[] err = OpenAiError.internal("The engine failed mid-stream: " + why).toJson();
+      String tail =
+          "data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n";
+      client.write(new DefaultHttpContent(Unpooled.copiedBuffer(tail, StandardCharsets.UTF_8)));
+      client
+          .writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+          .addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+      end(false);
+    } else {
+      end(false);
+      client.close();
+    }
+  }
+
+  /** A failure before any response byte reached the client: retry elsewhere or answer with an error. */
+  private void upstreamFailed(String why) {
+    cancelTimer();
+    lastError = why;
+    backend.finished(sawFirstByte);
+    backend.requestFailed(System.nanoTime());
+    rc.observer().failed(backend.id(), sawFirstByte ? "status" : "connect");
+    sawFirstByte = false;
+    state = State.ROUTING;
+    if (forcedEngine == null && canRetry()) {
+      rc.observer().retried(backend.id());
+      attempt();
+    } else {
+      rc.observer().finished(backend.id(), route.model(), 502, System.nanoTime() - startNanos);
+      fail(new OpenAiError(502, "BadGatewayError", "Upstream engine failed: " + why, null));
+    }
+  }
+
+  private boolean canRetry() {
+    return tried.size() < rc.settings().maxAttempts() && rc.retryBudget().tryRetry();
+  }
+
+  // ---- client events ----
+
+  void onClientClosed() {
+    if (state == State.DONE) {
+      return;
+    }
+    cancelTimer();
+    Channel c = upstream;
+    detachUpstream();
+    if (c != null) {
+      c.close(); // the engine sees the disconnect and aborts the request
+    }
+    if (backend != null && state != State.ROUTING) {
+      rc.observer().failed(backend.id(), "client-disconnect");
+      end(false);
+    } else {
+      state = State.DONE;
+      releaseRequest();
+    }
+  }
+
+  void onClientWritable() {
+    if (upstream != null && client.channel().isWritable()) {
+      upstream.config().setAutoRead(true);
+    }
+  }
+
+  // ---- endings ----
+
+  private void finish() {
+    Channel c = upstream;
+    detachUpstream();
+    if (c != null) {
+      if (upstreamKeepAlive) {
+        rc.pool(client.channel().eventLoop()).release(backend.endpoint(), c);
+      } else {
+        c.close();
+      }
+    }
+    end(true);
+  }
+
+  private void end(boolean success) {
+    if (state == State.DONE) {
+      return;
+    }
+    state = State.DONE;
+    cancelTimer();
+    backend.finished(sawFirstByte);
+    if (success && status < 500) {
+      backend.requestSucceeded();
+    }
+    rc.observer().finished(backend.id(), route.model(), status, System.nanoTime() - startNanos);
+    releaseRequest();
+  }
+
+  private void fail(OpenAiError error) {
+    state = State.DONE;
+    cancelTimer();
+    RouterHandler.sendError(client, keepAlive, error, requestId);
+    releaseRequest();
+  }
+
+  private void releaseRequest() {
+    if (!released) {
+      released = true;
+      request.release();
+    }
+  }
+
+  private void detachUpstream() {
+    if (upstream != null) {
+      UpstreamHandler h = UpstreamHandler.of(upstream);
+      if (h != null) {
+        h.exchange(null);
+      }
+      upstream = null;
+    }
+  }
+
+  private void cancelTimer() {
+    if (firstByteTimer != null) {
+      firstByteTimer.cancel(false);
+      firstByteTimer = null;
+    }
+  }
+
+  private static void copyHeaders(HttpHeaders from, HttpHeaders to) {
+    Set<String> connectionTokens = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    for (String v : from.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String token : v.split(",")) {
+        connectionTokens.add(token.trim());
+      }
+    }
+    from.forEach(
+        e -> {
+          String name = e.getKey();
+          String lower = name.toLowerCase(java.util.Locale.ROOT);
+          if (!HOP_BY_HOP.contains(lower)
+              && !connectionTokens.contains(name)
+              && !lower.equals("content-length")
+              && !lower.equals("host")) {
+            to.add(name, e.getValue());
+          }
+        });
+    String length = from.get(HttpHeaderNames.CONTENT_LENGTH);
+    if (length != null) {
+      to.set(HttpHeaderNames.CONTENT_LENGTH, length);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package dev.llmstack.router.proxy;
+
+import dev.llmstack.router.RouterSettings;
+import dev.llmstack.router.backend.BackendRegistry;
+import dev.llmstack.router.routing.Policies;
+import io.netty.channel.EventLoop;
+
+/** What every connection handler and exchange of one router shares. */
+interface RouterContext {
+  RouterSettings settings();
+
+  BackendRegistry registry();
+
+  Policies policies();
+
+  RetryBudget retryBudget();
+
+  RouterObserver observer();
+
+  UpstreamPool pool(EventLoop loop);
+
+  /** Requests being proxied now (for drain on shutdown). */
+  java.util.concurrent.atomic.AtomicInteger inFlight();
+}

@@ -1,0 +1,241 @@
+package dev.llmstack.router.proxy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstack.protocol.openai.OpenAiError;
+import dev.llmstack.protocol.openai.OpenAiException;
+import dev.llmstack.router.admin.AdminApi;
+import dev.llmstack.router.backend.Backend;
+import dev.llmstack.router.routing.RouteRequest;
+import dev.llmstack.router.routing.RoutingPolicy;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.UUID;
+
+/** One client connection: routes each request to the proxy, the model list, health, metrics or admin. */
+final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+  static final String POLICY_OVERRIDE_HEADER = "x-llmstack-policy";
+  static final String ENGINE_OVERRIDE_HEADER = "x-llmstack-engine";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final RouterServer server;
+  private ProxyExchange current;
+
+  RouterHandler(RouterServer server) {
+    this.server = server;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    String requestId = req.headers().get(ProxyExchange.REQUEST_ID_HEADER);
+    if (requestId == null || requestId.isEmpty() || requestId.length() > 128) {
+      requestId = UUID.randomUUID().toString();
+    }
+    if (!req.decoderResult().isSuccess()) {
+      sendError(ctx, false, OpenAiError.badRequest("Malformed HTTP request."), requestId);
+      return;
+    }
+    String uri = req.uri();
+    int q = uri.indexOf('?');
+    String path = q < 0 ? uri : uri.substring(0, q);
+    HttpMethod m = req.method();
+    try {
+      switch (path) {
+        case "/v1/chat/completions", "/v1/completions", "/v1/embeddings" -> {
+          if (m != HttpMethod.POST) {
+            throw new OpenAiException(
+                new OpenAiError(405, "MethodNotAllowed", "Use POST for " + path + ".", null));
+          }
+          proxy(ctx, req, keepAlive, requestId);
+        }
+        case "/v1/models" -> sendJson(ctx, keepAlive, HttpResponseStatus.OK, models());
+        case "/health" -> health(ctx, keepAlive);
+        case "/metrics" -> metrics(ctx, keepAlive);
+        default -> {
+          if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
+            AdminApi.Reply r = server.admin().handle(m, path, req.content(), uri);
+            sendJson(ctx, keepAlive, HttpResponseStatus.valueOf(r.status()), r.json());
+          } else {
+            throw new OpenAiException(
+                new OpenAiError(404, "NotFoundError", "Not found: " + m + " " + path, null));
+          }
+        }
+      }
+    } catch (OpenAiException e) {
+      server.observer().rejected(e.error().status());
+      sendError(ctx, keepAlive, e.error(), requestId);
+    }
+  }
+
+  private void proxy(
+      ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, String requestId) {
+    RequestFields f = RequestFields.read(req.content());
+    String model = f.model();
+    if (model == null) {
+      var models = server.registry().models();
+      if (models.size() == 1) {
+        model = models.iterator().next(); // vLLM, too, serves a request without model
+      } else {
+        throw new OpenAiException(OpenAiError.badRequest("Field required: model", "model"));
+      }
+    }
+    if (!server.registry().serves(model)) {
+      throw new OpenAiException(OpenAiError.modelNotFound(model));
+    }
+    RoutingPolicy policy = server.defaultPolicy();
+    String override = req.headers().get(POLICY_OVERRIDE_HEADER);
+    if (override != null) {
+      policy = server.policies().get(override);
+      if (policy == null) {
+        throw new OpenAiException(
+            OpenAiError.badRequest(
+                "Unknown routing policy '" + override + "'; known: " + server.policies().names(),
+                POLICY_OVERRIDE_HEADER));
+      }
+    }
+    String engine = req.headers().get(ENGINE_OVERRIDE_HEADER);
+    if (engine != null) {
+      Backend b = server.registry().get(engine);
+      if (b == null) {
+        throw new OpenAiException(
+            OpenAiError.badRequest("Unknown engine '" + engine + "'.", ENGINE_OVERRIDE_HEADER));
+      }
+    }
+    String session = req.headers().get(server.settings().sessionHeader());
+    if (session == null) {
+      session = f.user();
+    }
+    req.retain();
+    ProxyExchange ex =
+        new ProxyExchange(
+            server,
+            ctx,
+            req,
+            keepAlive,
+            new RouteRequest(model, session, f.stream()),
+            policy,
+            engine,
+            requestId);
+    current = ex;
+    ex.start();
+  }
+
+  private String models() {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("object", "list");
+    ArrayNode data = root.putArray("data");
+    Map<String, JsonNode> cards = new java.util.TreeMap<>();
+    for (Backend b : server.registry().all()) {
+      b.modelCards().forEach(cards::putIfAbsent);
+    }
+    cards.values().forEach(data::add);
+    return root.toString();
+  }
+
+  private void health(ChannelHandlerContext ctx, boolean keepAlive) {
+    long now = System.nanoTime();
+    int routable = 0;
+    for (Backend b : server.registry().all()) {
+      if (b.routable(now) && !b.models().isEmpty()) {
+        routable++;
+      }
+    }
+    ObjectNode o = JSON.createObjectNode();
+    o.put("status", routable > 0 ? "ok" : "no-engines");
+    o.put("routable_engines", routable);
+    o.put("engines", server.registry().all().size());
+    sendJson(
+        ctx,
+        keepAlive,
+        routable > 0 ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+        o.toString());
+  }
+
+  private void metrics(ChannelHandlerContext ctx, boolean keepAlive) {
+    ByteBuf buf = ctx.alloc().buffer(8192);
+    try (var out = new io.netty.buffer.ByteBufOutputStream(buf)) {
+      server.metrics().writeTo(out);
+    } catch (java.io.IOException e) {
+      buf.release();
+      sendError(ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null);
+      return;
+    }
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
+    write(ctx, keepAlive, resp);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (current != null) {
+      current.onClientClosed();
+      current = null;
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (current != null) {
+      current.onClientWritable();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  static void sendError(
+      ChannelHandlerContext ctx, boolean keepAlive, OpenAiError error, String requestId) {
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(error.status()),
+            Unpooled.wrappedBuffer(error.toJson()));
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    if (requestId != null) {
+      resp.headers().set(ProxyExchange.REQUEST_ID_HEADER, requestId);
+    }
+    write(ctx, keepAlive, resp);
+  }
+
+  static void sendJson(
+      ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String json) {
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    write(ctx, keepAlive, resp);
+  }
+
+  private static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse resp) {
+    resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
+    if (keepAlive) {
+      ctx.writeAndFlush(resp);
+    } else {
+      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}

@@ -1,0 +1,241 @@
+package dev.llmstack.router.proxy;
+
+import dev.llmstack.protocol.openai.OpenAiError;
+import dev.llmstack.router.RouterSettings;
+import dev.llmstack.router.admin.AdminApi;
+import dev.llmstack.router.backend.BackendRegistry;
+import dev.llmstack.router.routing.Policies;
+import dev.llmstack.router.routing.RoutingPolicy;
+import dev.llmstack.router.stats.RouterMetrics;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The router's HTTP data plane on Netty. */
+public final class RouterServer implements RouterContext, AutoCloseable {
+
+  private final RouterSettings settings;
+  private final BackendRegistry registry;
+  private final Policies policies;
+  private final RoutingPolicy defaultPolicy;
+  private final RouterMetrics metrics;
+  private final AdminApi admin;
+  private final RetryBudget retryBudget;
+  private final EventLoopGroup group;
+  private final Class<? extends ServerChannel> serverChannelType;
+  private final Class<? extends Channel> clientChannelType;
+  private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final String host;
+  private final int requestedPort;
+  private Channel serverChannel;
+
+  public RouterServer(
+      RouterSettings settings,
+      String host,
+      int port,
+      int ioThreads,
+      int maxBodyBytes,
+      BackendRegistry registry,
+      Policies policies,
+      RoutingPolicy defaultPolicy,
+      RouterMetrics metrics,
+      AdminApi admin,
+      double retryBudgetRatio) {
+    this.settings = settings;
+    this.host = host;
+    this.requestedPort = port;
+    this.registry = registry;
+    this.policies = policies;
+    this.defaultPolicy = defaultPolicy;
+    this.metrics = metrics;
+    this.admin = admin;
+    this.retryBudget = new RetryBudget(retryBudgetRatio, 10);
+    IoHandlerFactory io;
+    if (Epoll.isAvailable()) {
+      io = EpollIoHandler.newFactory();
+      serverChannelType = EpollServerSocketChannel.class;
+      clientChannelType = EpollSocketChannel.class;
+    } else {
+      io = NioIoHandler.newFactory();
+      serverChannelType = NioServerSocketChannel.class;
+      clientChannelType = NioSocketChannel.class;
+    }
+    int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
+    this.group = new MultiThreadIoEventLoopGroup(threads, io);
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  private final int maxBodyBytes;
+
+  public RouterServer start() throws InterruptedException {
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(group)
+            .channel(serverChannelType)
+            .option(ChannelOption.SO_BACKLOG, 4096)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpServerCodec())
+                        .addLast(new BodyLimit(maxBodyBytes))
+                        .addLast(new RouterHandler(RouterServer.this));
+                  }
+                });
+    serverChannel = b.bind(host, requestedPort).sync().channel();
+    return this;
+  }
+
+  public int port() {
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  public String baseUrl() {
+    return "http://" + host + ":" + port();
+  }
+
+  @Override
+  public RouterSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public BackendRegistry registry() {
+    return registry;
+  }
+
+  @Override
+  public Policies policies() {
+    return policies;
+  }
+
+  RoutingPolicy defaultPolicy() {
+    return defaultPolicy;
+  }
+
+  RouterMetrics metrics() {
+    return metrics;
+  }
+
+  AdminApi admin() {
+    return admin;
+  }
+
+  @Override
+  public RetryBudget retryBudget() {
+    return retryBudget;
+  }
+
+  @Override
+  public RouterObserver observer() {
+    return metrics;
+  }
+
+  @Override
+  public UpstreamPool pool(EventLoop loop) {
+    return pools.computeIfAbsent(
+        loop, l -> new UpstreamPool(l, clientChannelType, settings.connectTimeoutMs(), 256));
+  }
+
+  @Override
+  public AtomicInteger inFlight() {
+    return inFlight;
+  }
+
+  /** Closes idle upstream connections to an engine that left. */
+  public void forget(String engineId) {
+    pools.values().forEach(p -> p.forget(engineId));
+  }
+
+  /** Stops accepting, waits for in-flight requests up to {@code drainSeconds}, then stops. */
+  public void close(int drainSeconds) {
+    if (serverChannel != null) {
+      serverChannel.close().awaitUninterruptibly();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(drainSeconds);
+    while (System.nanoTime() < deadline && busy()) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  private boolean busy() {
+    for (var b : registry.all()) {
+      if (b.inFlight() > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public void close() {
+    close(0);
+  }
+
+  /** Aggregates request bodies up to the limit; a larger body gets an OpenAI-style 413. */
+  private static final class BodyLimit extends HttpObjectAggregator {
+    BodyLimit(int max) {
+      super(max);
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      OpenAiError e =
+          new OpenAiError(
+              413,
+              "RequestTooLargeError",
+              "The request body is larger than the router's limit of " + maxContentLength() + " bytes.",
+              null);
+      FullHttpResponse resp =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+              Unpooled.wrappedBuffer(e.toJson()));
+      resp.headers()
+          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+          .setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes())
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}

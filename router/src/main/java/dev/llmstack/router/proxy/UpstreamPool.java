@@ -1,0 +1,89 @@
+package dev.llmstack.router.proxy;
+
+import dev.llmstack.router.discovery.Endpoint;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Keep-alive connections to engines, one pool per event loop: a client connection and the upstream
+ * connections it uses live on the same thread, so proxying never crosses threads and the pool needs no locks.
+ */
+final class UpstreamPool {
+
+  private final EventLoop loop;
+  private final Bootstrap bootstrap;
+  private final int maxIdlePerEndpoint;
+  private final Map<String, ArrayDeque<Channel>> idle = new HashMap<>();
+
+  UpstreamPool(
+      EventLoop loop,
+      Class<? extends io.netty.channel.Channel> channelType,
+      int connectTimeoutMs,
+      int maxIdlePerEndpoint) {
+    this.loop = loop;
+    this.maxIdlePerEndpoint = maxIdlePerEndpoint;
+    this.bootstrap =
+        new Bootstrap()
+            .group(loop)
+            .channel(channelType)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+            .handler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline().addLast(new HttpClientCodec()).addLast(new UpstreamHandler());
+                  }
+                });
+  }
+
+  /** An idle connection to {@code endpoint}, or null. Must run on this pool's event loop. */
+  Channel pollIdle(Endpoint endpoint) {
+    ArrayDeque<Channel> q = idle.get(endpoint.id());
+    while (q != null && !q.isEmpty()) {
+      Channel ch = q.pollLast(); // most recently used: warmest
+      if (ch.isActive()) {
+        return ch;
+      }
+    }
+    return null;
+  }
+
+  ChannelFuture connect(Endpoint endpoint) {
+    return bootstrap.connect(endpoint.host(), endpoint.port());
+  }
+
+  /** Returns a connection whose response completed; closes it when the pool is full. */
+  void release(Endpoint endpoint, Channel ch) {
+    if (!ch.isActive()) {
+      return;
+    }
+    ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint.id(), k -> new ArrayDeque<>());
+    if (q.size() >= maxIdlePerEndpoint) {
+      ch.close();
+      return;
+    }
+    UpstreamHandler.of(ch).exchange(null);
+    q.addLast(ch);
+  }
+
+  /** Closes idle connections to an engine that left. */
+  void forget(String endpointId) {
+    loop.execute(
+        () -> {
+          ArrayDeque<Channel> q = idle.remove(endpointId);
+          if (q != null) {
+            q.forEach(Channel::close);
+          }
+        });
+  }
+}

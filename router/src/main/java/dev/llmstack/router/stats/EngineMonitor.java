@@ -1,0 +1,168 @@
+package dev.llmstack.router.stats;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmstack.router.backend.Backend;
+import dev.llmstack.router.backend.EngineStats;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Watches each engine from the control plane: active /health probes, its model list (/v1/models), and its load
+ * from /metrics (vLLM's names, new and old), each at its own interval and with a timeout. Runs on one
+ * scheduler thread with asynchronous HTTP, so many engines cost little.
+ */
+public final class EngineMonitor implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(EngineMonitor.class.getName());
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String RUNNING = "vllm:num_requests_running";
+  static final String WAITING = "vllm:num_requests_waiting";
+  static final String KV_USAGE = "vllm:kv_cache_usage_perc";
+  static final String KV_USAGE_OLD = "vllm:gpu_cache_usage_perc";
+  static final String PREFIX_QUERIES = "vllm:prefix_cache_queries_total";
+  static final String PREFIX_HITS = "vllm:prefix_cache_hits_total";
+  static final String PREFIX_QUERIES_OLD = "vllm:gpu_prefix_cache_queries_total";
+  static final String PREFIX_HITS_OLD = "vllm:gpu_prefix_cache_hits_total";
+  private static final Set<String> WANTED =
+      Set.of(
+          RUNNING,
+          WAITING,
+          KV_USAGE,
+          KV_USAGE_OLD,
+          PREFIX_QUERIES,
+          PREFIX_HITS,
+          PREFIX_QUERIES_OLD,
+          PREFIX_HITS_OLD);
+
+  /** Intervals and timeout in milliseconds. */
+  public record Settings(long healthIntervalMs, long scrapeIntervalMs, long timeoutMs) {}
+
+  private final Settings settings;
+  private final HttpClient http;
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("engine-monitor").daemon(true).unstarted(r));
+  private final Map<String, ScheduledFuture<?>[]> tasks = new ConcurrentHashMap<>();
+
+  public EngineMonitor(Settings settings) {
+    this.settings = settings;
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofMillis(settings.timeoutMs()))
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+  }
+
+  /** Starts watching an engine; its first probe and model fetch run at once. */
+  public void watch(Backend backend) {
+    ScheduledFuture<?> health =
+        timer.scheduleWithFixedDelay(
+            () -> probe(backend), 0, settings.healthIntervalMs(), TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> scrape =
+        timer.scheduleWithFixedDelay(
+            () -> scrape(backend), 0, settings.scrapeIntervalMs(), TimeUnit.MILLISECONDS);
+    tasks.put(backend.id(), new ScheduledFuture<?>[] {health, scrape});
+  }
+
+  public void unwatch(Backend backend) {
+    ScheduledFuture<?>[] t = tasks.remove(backend.id());
+    if (t != null) {
+      for (ScheduledFuture<?> f : t) {
+        f.cancel(false);
+      }
+    }
+  }
+
+  private HttpRequest get(Backend b, String path) {
+    return HttpRequest.newBuilder(URI.create(b.id() + path))
+        .timeout(Duration.ofMillis(settings.timeoutMs()))
+        .GET()
+        .build();
+  }
+
+  /** Probes /health; a healthy engine whose models are unknown also gets its /v1/models read. */
+  public void probe(Backend b) {
+    http.sendAsync(get(b, "/health"), HttpResponse.BodyHandlers.discarding())
+        .whenComplete(
+            (r, err) -> {
+              boolean up = err == null && r.statusCode() == 200;
+              if (b.probedUp() != up) {
+                LOG.info(() -> b.id() + (up ? " is up" : " is down: " + describe(r, err)));
+              }
+              b.probed(up);
+              if (up) {
+                fetchModels(b);
+              }
+            });
+  }
+
+  private void fetchModels(Backend b) {
+    http.sendAsync(get(b, "/v1/models"), HttpResponse.BodyHandlers.ofString())
+        .whenComplete(
+            (r, err) -> {
+              if (err != null || r.statusCode() != 200) {
+                return;
+              }
+              try {
+                JsonNode data = JSON.readTree(r.body()).path("data");
+                Map<String, JsonNode> cards = new LinkedHashMap<>();
+                for (JsonNode card : data) {
+                  String id = card.path("id").asText(null);
+                  if (id != null) {
+                    cards.put(id, card);
+                  }
+                }
+                if (!cards.keySet().equals(b.models())) {
+                  LOG.info(() -> b.id() + " serves " + cards.keySet());
+                }
+                b.models(cards);
+              } catch (java.io.IOException | RuntimeException e) {
+                LOG.warning(() -> b.id() + ": bad /v1/models: " + e);
+              }
+            });
+  }
+
+  private void scrape(Backend b) {
+    http.sendAsync(get(b, "/metrics"), HttpResponse.BodyHandlers.ofString())
+        .whenComplete(
+            (r, err) -> {
+              if (err != null || r.statusCode() != 200) {
+                return; // stats stay as they were; their age tells how stale
+              }
+              Map<String, Double> m = PrometheusText.sums(r.body(), WANTED);
+              b.stats(
+                  new EngineStats(
+                      m.getOrDefault(RUNNING, 0.0),
+                      m.getOrDefault(WAITING, 0.0),
+                      m.getOrDefault(KV_USAGE, m.getOrDefault(KV_USAGE_OLD, 0.0)),
+                      m.getOrDefault(PREFIX_QUERIES, m.getOrDefault(PREFIX_QUERIES_OLD, 0.0)),
+                      m.getOrDefault(PREFIX_HITS, m.getOrDefault(PREFIX_HITS_OLD, 0.0)),
+                      System.nanoTime()));
+            });
+  }
+
+  private static String describe(HttpResponse<?> r, Throwable err) {
+    return err != null ? err.toString() : "status " + r.statusCode();
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    http.close();
+  }
+}
