@@ -1,0 +1,38 @@
+package dev.llmstack.router.stats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class PrometheusTextTest {
+
+  @Test
+  void sumsSamplesOverLabelsAndSkipsOthers() {
+    String text =
+        """
+        # HELP vllm:num_requests_running Number of requests in model execution batches.
+        # TYPE vllm:num_requests_running gauge
+        vllm:num_requests_running{engine="0",model_name="m"} 3.0
+        vllm:num_requests_running{engine="1",model_name="m"} 2.0
+        vllm:num_requests_waiting{engine="0",model_name="a \\"quoted} name"} 7 1700000000000
+        vllm:gpu_cache_usage_perc{engine="0",model_name="m"} 0.25
+        vllm:num_requests_running_extra 99
+        vllm:prefix_cache_hits_total{engine="0",model_name="m"} NaN
+        """;
+    Map<String, Double> m =
+        PrometheusText.sums(
+            text,
+            Set.of(
+                "vllm:num_requests_running",
+                "vllm:num_requests_waiting",
+                "vllm:gpu_cache_usage_perc",
+                "vllm:prefix_cache_hits_total"));
+    assertThat(m)
+        .containsEntry("vllm:num_requests_running", 5.0)
+        .containsEntry("vllm:num_requests_waiting", 7.0)
+        .containsEntry("vllm:gpu_cache_usage_perc", 0.25)
+        .doesNotContainKey("vllm:prefix_cache_hits_total");
+  }
+}
