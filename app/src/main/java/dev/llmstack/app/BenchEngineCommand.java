@@ -9,7 +9,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code llmstack bench-engine}: how much load one simulated engine carries, and how fast the twin runs. */
+/**
+ * {@code llmstack bench-engine}: how much load one simulated engine carries, and how fast the twin
+ * runs.
+ */
 @Command(
     name = "bench-engine",
     mixinStandardHelpOptions = true,
@@ -19,10 +22,16 @@ import picocli.CommandLine.Option;
     })
 final class BenchEngineCommand implements Callable<Integer> {
 
-  @Option(names = "--profile", defaultValue = "llama-3.1-8b@h100", description = "Profile (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--profile",
+      defaultValue = "llama-3.1-8b@h100",
+      description = "Profile (default: ${DEFAULT-VALUE}).")
   String profile;
 
-  @Option(names = "--model", defaultValue = "meta-llama/Llama-3.1-8B-Instruct", description = "Served model name.")
+  @Option(
+      names = "--model",
+      defaultValue = "meta-llama/Llama-3.1-8B-Instruct",
+      description = "Served model name.")
   String model;
 
   @Option(
@@ -32,7 +41,10 @@ final class BenchEngineCommand implements Callable<Integer> {
       description = "Concurrent stream counts to try (default: ${DEFAULT-VALUE}).")
   List<Integer> levels;
 
-  @Option(names = "--window", defaultValue = "10", description = "Measuring window per level, seconds.")
+  @Option(
+      names = "--window",
+      defaultValue = "10",
+      description = "Measuring window per level, seconds.")
   int window;
 
   @Option(
@@ -50,7 +62,10 @@ final class BenchEngineCommand implements Callable<Integer> {
   @Option(names = "--no-pin", description = "Do not pin the engine process to one core.")
   boolean noPin;
 
-  @Option(names = "--out", defaultValue = "docs/benchmarks/engine", description = "Report directory.")
+  @Option(
+      names = "--out",
+      defaultValue = "docs/benchmarks/engine",
+      description = "Report directory.")
   Path out;
 
   @Override
@@ -63,7 +78,9 @@ final class BenchEngineCommand implements Callable<Integer> {
     Files.createDirectories(out);
     new VirtualTimeStepBench(profile, engines, virtualSeconds, out).run();
     if (!skipCapacity) {
-      Path jar = Path.of(BenchEngineCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path jar =
+          Path.of(
+              BenchEngineCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       new EngineCapacityBench(
               new EngineCapacityBench.Settings(
                   jar, profile, model, levels, window, 24, out, !noPin))

@@ -31,10 +31,16 @@ final class EngineCommand implements Callable<Integer> {
       description = "GPU x model profile id or JSON file (default: ${DEFAULT-VALUE}).")
   String profile;
 
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      description = "Bind address (default: ${DEFAULT-VALUE}).")
   String host;
 
-  @Option(names = "--port", defaultValue = "8000", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--port",
+      defaultValue = "8000",
+      description = "HTTP port (default: ${DEFAULT-VALUE}).")
   int port;
 
   @Option(names = "--kv-events-port", description = "Publish KV events (ZMQ PUB) on this port.")
@@ -65,7 +71,9 @@ final class EngineCommand implements Callable<Integer> {
       description = "Run K times faster than real time; reported times stay engine time.")
   double timeScale;
 
-  @Option(names = "--tokenizer", description = "HuggingFace tokenizer directory (default: the model's own).")
+  @Option(
+      names = "--tokenizer",
+      description = "HuggingFace tokenizer directory (default: the model's own).")
   Path tokenizer;
 
   @Option(names = "--num-gpu-blocks-override", description = "KV blocks, instead of the profile's.")
@@ -83,7 +91,8 @@ final class EngineCommand implements Callable<Integer> {
   @Option(
       names = "--eos-probability",
       defaultValue = "0.002",
-      description = "Chance per token that a seeded EOS ends generation (default: ${DEFAULT-VALUE}).")
+      description =
+          "Chance per token that a seeded EOS ends generation (default: ${DEFAULT-VALUE}).")
   double eosProbability;
 
   @Option(names = "--no-enable-prefix-caching", description = "Turn automatic prefix caching off.")
@@ -97,7 +106,9 @@ final class EngineCommand implements Callable<Integer> {
       description = "Report usage.prompt_tokens_details.cached_tokens (default: on).")
   boolean promptTokensDetails;
 
-  @Option(names = "--legacy-metric-names", description = "Also export deprecated vLLM metric names.")
+  @Option(
+      names = "--legacy-metric-names",
+      description = "Also export deprecated vLLM metric names.")
   boolean legacyMetricNames;
 
   @Option(
@@ -106,7 +117,9 @@ final class EngineCommand implements Callable<Integer> {
       description = "On shutdown, let in-flight requests finish for this long.")
   int drainSeconds;
 
-  @Option(names = "--fault-crash-after-tokens", description = "Die after this many generated tokens.")
+  @Option(
+      names = "--fault-crash-after-tokens",
+      description = "Die after this many generated tokens.")
   Long crashAfterTokens;
 
   @Option(names = "--fault-hang", description = "Accept requests but compute nothing.")

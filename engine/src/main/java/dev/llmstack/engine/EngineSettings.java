@@ -4,8 +4,9 @@ import dev.llmstack.engine.server.Faults;
 import java.nio.file.Path;
 
 /**
- * Everything {@code llmstack engine} can be told, with vLLM's defaults where vLLM has the same setting. A fluent
- * mutable holder: the command line and tests set what they need, {@link SimulatedEngine#start} reads it once.
+ * Everything {@code llmstack engine} can be told, with vLLM's defaults where vLLM has the same
+ * setting. A fluent mutable holder: the command line and tests set what they need, {@link
+ * SimulatedEngine#start} reads it once.
  */
 public final class EngineSettings {
 

@@ -20,8 +20,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The router, assembled: discovery feeds the backend registry, the monitor probes and scrapes each engine, the
- * Netty server proxies requests by the configured policy.
+ * The router, assembled: discovery feeds the backend registry, the monitor probes and scrapes each
+ * engine, the Netty server proxies requests by the configured policy.
  */
 public final class Router implements AutoCloseable {
 

@@ -3,9 +3,7 @@ package dev.llmstack.router;
 import java.nio.file.Path;
 import java.util.List;
 
-/**
- * The router's settings: a fluent holder the command line and tests fill in.
- */
+/** The router's settings: a fluent holder the command line and tests fill in. */
 public final class RouterSettings {
 
   String host = "127.0.0.1";
@@ -125,7 +123,9 @@ public final class RouterSettings {
     return this;
   }
 
-  /** How long an engine may take to start answering before the request moves on; 0 waits forever. */
+  /**
+   * How long an engine may take to start answering before the request moves on; 0 waits forever.
+   */
   public RouterSettings firstByteTimeoutMs(long v) {
     firstByteTimeoutMs = v;
     return this;

@@ -29,9 +29,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A lean load client for server-sent-event streams: one connection per stream, counting events as bytes
- * arrive without parsing JSON, so a single core can drive thousands of concurrent streams. Used to measure
- * how many streams an engine sustains.
+ * A lean load client for server-sent-event streams: one connection per stream, counting events as
+ * bytes arrive without parsing JSON, so a single core can drive thousands of concurrent streams.
+ * Used to measure how many streams an engine sustains.
  */
 public final class SseStreamClient implements AutoCloseable {
 

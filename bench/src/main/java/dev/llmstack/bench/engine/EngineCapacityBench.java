@@ -21,14 +21,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How many concurrent streams one simulated engine sustains per CPU core at a GPU profile's token rate.
+ * How many concurrent streams one simulated engine sustains per CPU core at a GPU profile's token
+ * rate.
  *
- * <p>For each concurrency level it starts a fresh {@code llmstack engine} process pinned to one core (taskset,
- * where available), opens that many streaming completions from this process (the load client lives on the
- * other core), and over a measuring window records: the engine process's CPU time, the tokens the clients
- * received, and the engine's own step accounting — modelled GPU time versus the lag our CPU work added. A level
- * is sustained when the lag stays under 5% of modelled time, i.e. the streams get the token rate the
- * performance model predicts.
+ * <p>For each concurrency level it starts a fresh {@code llmstack engine} process pinned to one
+ * core (taskset, where available), opens that many streaming completions from this process (the
+ * load client lives on the other core), and over a measuring window records: the engine process's
+ * CPU time, the tokens the clients received, and the engine's own step accounting — modelled GPU
+ * time versus the lag our CPU work added. A level is sustained when the lag stays under 5% of
+ * modelled time, i.e. the streams get the token rate the performance model predicts.
  */
 public final class EngineCapacityBench {
 
@@ -226,12 +227,14 @@ public final class EngineCapacityBench {
     try {
       String text =
           http.send(
-                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                      .build(),
                   HttpResponse.BodyHandlers.ofString())
               .body();
       double sum = 0;
       for (String line : text.split("\n")) {
-        if (line.startsWith(name) && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
+        if (line.startsWith(name)
+            && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
           sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
       }

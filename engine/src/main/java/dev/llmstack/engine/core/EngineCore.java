@@ -8,14 +8,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The simulated engine's discrete-event core: vLLM V1's scheduler (continuous batching with a token budget,
- * chunked prefill, running requests first, preemption by recompute when KV blocks run out) over a paged KV
- * cache with prefix caching, timed by a {@link PerformanceModel}.
+ * The simulated engine's discrete-event core: vLLM V1's scheduler (continuous batching with a token
+ * budget, chunked prefill, running requests first, preemption by recompute when KV blocks run out)
+ * over a paged KV cache with prefix caching, timed by a {@link PerformanceModel}.
  *
- * <p>A step is two calls: {@link #beginStep} picks the batch and returns how long it takes; {@link #endStep},
- * called at that later engine time, applies it: computed tokens, new cached blocks, sampled tokens, finished
- * sequences. Drivers decide how time passes between the two (a real-time thread or a virtual clock). Not
- * thread-safe: one driver thread owns the core.
+ * <p>A step is two calls: {@link #beginStep} picks the batch and returns how long it takes; {@link
+ * #endStep}, called at that later engine time, applies it: computed tokens, new cached blocks,
+ * sampled tokens, finished sequences. Drivers decide how time passes between the two (a real-time
+ * thread or a virtual clock). Not thread-safe: one driver thread owns the core.
  */
 public final class EngineCore {
 
@@ -161,10 +161,7 @@ public final class EngineCore {
     }
 
     // Then waiting sequences, unless this step had to preempt (vLLM does the same).
-    while (!preempted
-        && budget > 0
-        && !waiting.isEmpty()
-        && running.size() < config.maxNumSeqs()) {
+    while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
       Sequence seq = waiting.peekFirst();
       int hitBlocks = kv.lookupPrefix(seq);
       int hitTokens = hitBlocks * config.blockSize();
@@ -305,8 +302,8 @@ public final class EngineCore {
   }
 
   /**
-   * Appends {@code text} to the stop window; returns how much of {@code text} precedes a stop string that
-   * now appears, or -1.
+   * Appends {@code text} to the stop window; returns how much of {@code text} precedes a stop
+   * string that now appears, or -1.
    */
   private static int matchStop(Sequence seq, String text) {
     StringBuilder w = seq.stopWindow;

@@ -4,8 +4,8 @@ import dev.llmstack.protocol.kvevents.KvEvent;
 import java.util.List;
 
 /**
- * Sees what the engine does, for metrics and KV events. Called on the scheduler thread; implementations must
- * be cheap and never block. Times are engine time in nanoseconds.
+ * Sees what the engine does, for metrics and KV events. Called on the scheduler thread;
+ * implementations must be cheap and never block. Times are engine time in nanoseconds.
  */
 public interface EngineObserver {
 

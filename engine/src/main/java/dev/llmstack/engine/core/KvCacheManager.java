@@ -4,14 +4,16 @@ import dev.llmstack.protocol.prefix.BlockHasher;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 
 /**
- * The paged KV cache with automatic prefix caching, after vLLM V1's block pool and KV cache manager.
+ * The paged KV cache with automatic prefix caching, after vLLM V1's block pool and KV cache
+ * manager.
  *
- * <p>Blocks hold {@code blockSize} tokens. A block whose tokens are all computed gets a chained key and joins
- * the prefix cache; when its last user frees it, it stays cached on a free queue and is reused for a later
- * request with the same prefix until allocation pops it from the queue's head and evicts it. Freed blocks go
- * to the queue's tail in reverse order (the tail of a chain is evicted before its prefix), cached blocks to the
- * tail and uncached ones to the head, so eviction is least recently used first. KV usage is
- * {@code 1 - free / total}, cached-but-free blocks counting as free, as vLLM reports it.
+ * <p>Blocks hold {@code blockSize} tokens. A block whose tokens are all computed gets a chained key
+ * and joins the prefix cache; when its last user frees it, it stays cached on a free queue and is
+ * reused for a later request with the same prefix until allocation pops it from the queue's head
+ * and evicts it. Freed blocks go to the queue's tail in reverse order (the tail of a chain is
+ * evicted before its prefix), cached blocks to the tail and uncached ones to the head, so eviction
+ * is least recently used first. KV usage is {@code 1 - free / total}, cached-but-free blocks
+ * counting as free, as vLLM reports it.
  *
  * <p>Not thread-safe: the scheduler thread owns it.
  */
@@ -43,7 +45,8 @@ public final class KvCacheManager {
   private final int head; // sentinel index numBlocks
   private int numFree;
 
-  public KvCacheManager(int numBlocks, int blockSize, boolean prefixCaching, CacheListener listener) {
+  public KvCacheManager(
+      int numBlocks, int blockSize, boolean prefixCaching, CacheListener listener) {
     if (numBlocks <= 0) {
       throw new IllegalArgumentException("numBlocks must be positive: " + numBlocks);
     }
@@ -99,8 +102,8 @@ public final class KvCacheManager {
   }
 
   /**
-   * Number of leading full blocks of {@code seq} found in the prefix cache, capped so at least one prompt
-   * token is left to compute (vLLM recomputes the last token to get its logits).
+   * Number of leading full blocks of {@code seq} found in the prefix cache, capped so at least one
+   * prompt token is left to compute (vLLM recomputes the last token to get its logits).
    */
   int lookupPrefix(Sequence seq) {
     if (!prefixCaching) {
@@ -116,8 +119,9 @@ public final class KvCacheManager {
   }
 
   /**
-   * Gives {@code seq} its first {@code hitBlocks} blocks from the cache and enough fresh blocks to hold
-   * {@code totalTokens} tokens, or does nothing and returns false when the free blocks do not suffice.
+   * Gives {@code seq} its first {@code hitBlocks} blocks from the cache and enough fresh blocks to
+   * hold {@code totalTokens} tokens, or does nothing and returns false when the free blocks do not
+   * suffice.
    */
   boolean allocate(Sequence seq, int hitBlocks, int totalTokens) {
     int needed = blocksFor(totalTokens) - seq.numBlocks;

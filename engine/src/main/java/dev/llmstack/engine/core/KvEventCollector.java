@@ -7,8 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns prefix-cache changes into vLLM KV events, coalescing consecutive blocks of one chain into a single
- * BlockStored (as vLLM does per request per step) and consecutive evictions into one BlockRemoved.
+ * Turns prefix-cache changes into vLLM KV events, coalescing consecutive blocks of one chain into a
+ * single BlockStored (as vLLM does per request per step) and consecutive evictions into one
+ * BlockRemoved.
  */
 final class KvEventCollector implements KvCacheManager.CacheListener {
 

@@ -4,8 +4,9 @@ import dev.llmstack.protocol.prefix.BlockHasher;
 import java.util.Arrays;
 
 /**
- * One request's state inside the engine: its tokens, how many of them have KV computed, its KV blocks and
- * its timeline. Owned by the scheduler thread; other threads read only the immutable fields.
+ * One request's state inside the engine: its tokens, how many of them have KV computed, its KV
+ * blocks and its timeline. Owned by the scheduler thread; other threads read only the immutable
+ * fields.
  */
 public final class Sequence {
 
@@ -66,10 +67,12 @@ public final class Sequence {
     this.loraKey = BlockHasher.stringKey(loraName);
     this.saltKey = BlockHasher.stringKey(cacheSalt);
     this.arrivalNanos = arrivalNanos;
-    this.tokens = Arrays.copyOf(promptTokens, promptTokens.length + Math.min(sampling.maxTokens(), 4096));
+    this.tokens =
+        Arrays.copyOf(promptTokens, promptTokens.length + Math.min(sampling.maxTokens(), 4096));
     this.numTokens = promptTokens.length;
     this.blockKeys = new long[tokens.length / 16 + 1];
-    long seed = sampling.seed() != null ? sampling.seed() : requestId.hashCode() * 0x9E3779B97F4A7C15L;
+    long seed =
+        sampling.seed() != null ? sampling.seed() : requestId.hashCode() * 0x9E3779B97F4A7C15L;
     this.rngState = seed ^ 0x5DEECE66DL;
     if (this.rngState == 0) {
       this.rngState = 1;
@@ -103,7 +106,9 @@ public final class Sequence {
     return status;
   }
 
-  /** Prompt tokens served from the prefix cache at first scheduling (block-aligned); -1 before that. */
+  /**
+   * Prompt tokens served from the prefix cache at first scheduling (block-aligned); -1 before that.
+   */
   public int numCachedTokens() {
     return numCachedTokens;
   }
@@ -168,7 +173,10 @@ public final class Sequence {
     tokens[numTokens++] = token;
   }
 
-  /** Block keys of the sequence's full blocks, extending the chain over tokens that completed blocks. */
+  /**
+   * Block keys of the sequence's full blocks, extending the chain over tokens that completed
+   * blocks.
+   */
   long[] blockKeys(BlockHasher hasher) {
     int full = hasher.fullBlocks(numTokens);
     if (full > numBlockKeys) {

@@ -1,8 +1,8 @@
 package dev.llmstack.engine.core;
 
 /**
- * Receives one sequence's output. Called on the engine's scheduler thread, so implementations hand work off
- * (e.g. to a Netty event loop) and never block.
+ * Receives one sequence's output. Called on the engine's scheduler thread, so implementations hand
+ * work off (e.g. to a Netty event loop) and never block.
  */
 public interface SequenceListener {
 

@@ -1,8 +1,9 @@
 package dev.llmstack.engine.core;
 
 /**
- * The tokens the simulated engine generates from. Generation draws plain-word tokens (each decodes on its own to
- * " word"), so streamed deltas concatenate to the full text and the text re-tokenizes to the same count.
+ * The tokens the simulated engine generates from. Generation draws plain-word tokens (each decodes
+ * on its own to " word"), so streamed deltas concatenate to the full text and the text re-tokenizes
+ * to the same count.
  */
 public interface Vocabulary {
 

@@ -9,12 +9,12 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
- * Runs an {@link EngineCore} against the wall clock on one dedicated thread, so the HTTP front sees tokens at
- * the pace the performance model predicts. With a time scale K the engine runs K times faster than real time;
- * every time it reports (TTFT, latencies, metrics) is engine time.
+ * Runs an {@link EngineCore} against the wall clock on one dedicated thread, so the HTTP front sees
+ * tokens at the pace the performance model predicts. With a time scale K the engine runs K times
+ * faster than real time; every time it reports (TTFT, latencies, metrics) is engine time.
  *
- * <p>Other threads talk to the core only through the inbox; the scheduler thread drains it before each step, so
- * a client's disconnect frees its KV blocks before the next step starts.
+ * <p>Other threads talk to the core only through the inbox; the scheduler thread drains it before
+ * each step, so a client's disconnect frees its KV blocks before the next step starts.
  */
 public final class RealTimeDriver implements AutoCloseable {
 
@@ -121,8 +121,9 @@ public final class RealTimeDriver implements AutoCloseable {
   }
 
   /**
-   * Engine time lost between a step's modelled end and the next step's start (our own CPU work and timer
-   * slack), summed over back-to-back steps. Near zero while the simulator keeps pace with the modelled GPU.
+   * Engine time lost between a step's modelled end and the next step's start (our own CPU work and
+   * timer slack), summed over back-to-back steps. Near zero while the simulator keeps pace with the
+   * modelled GPU.
    */
   public long lagNanos() {
     return lagNanos;
@@ -153,7 +154,8 @@ public final class RealTimeDriver implements AutoCloseable {
         break;
       }
       steps++;
-      modelledNanos += end - start; // before endStep, so a client that sees the tokens sees the count
+      modelledNanos +=
+          end - start; // before endStep, so a client that sees the tokens sees the count
       previousEnd = end;
       core.endStep(end);
     }

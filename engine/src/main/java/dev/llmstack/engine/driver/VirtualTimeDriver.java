@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.PriorityQueue;
 
 /**
- * Runs many {@link EngineCore}s in one thread on a virtual clock: no sleeping, no HTTP. Time jumps from event
- * to event (a step's end, a scheduled arrival), so an hour of traffic runs in seconds. This is the driver of the
- * capacity-planning twin.
+ * Runs many {@link EngineCore}s in one thread on a virtual clock: no sleeping, no HTTP. Time jumps
+ * from event to event (a step's end, a scheduled arrival), so an hour of traffic runs in seconds.
+ * This is the driver of the capacity-planning twin.
  */
 public final class VirtualTimeDriver {
 

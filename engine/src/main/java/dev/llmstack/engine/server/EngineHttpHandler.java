@@ -36,7 +36,8 @@ import java.util.concurrent.RejectedExecutionException;
 final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final byte[] NOT_FOUND = "{\"detail\":\"Not Found\"}".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] NOT_FOUND =
+      "{\"detail\":\"Not Found\"}".getBytes(StandardCharsets.UTF_8);
   private static final byte[] NOT_ALLOWED =
       "{\"detail\":\"Method Not Allowed\"}".getBytes(StandardCharsets.UTF_8);
 
@@ -95,12 +96,14 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
         }
         case "/tokenize", "/v1/tokenize" -> {
           if (requirePost(ctx, keepAlive, m)) {
-            offload(ctx, keepAlive, () -> tokenize(parse(req)));
+            JsonNode body = parse(req); // now: the request is released when this method returns
+            offload(ctx, keepAlive, () -> tokenize(body));
           }
         }
         case "/detokenize", "/v1/detokenize" -> {
           if (requirePost(ctx, keepAlive, m)) {
-            offload(ctx, keepAlive, () -> detokenize(parse(req)));
+            JsonNode body = parse(req);
+            offload(ctx, keepAlive, () -> detokenize(body));
           }
         }
         case "/v1/chat/completions", "/v1/completions" -> {
@@ -111,10 +114,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
         case "/reset_prefix_cache" -> {
           if (requirePost(ctx, keepAlive, m)) {
             boolean done =
-                server
-                    .driver()
-                    .call(core -> core.resetPrefixCache(server.driver().now()))
-                    .join();
+                server.driver().call(core -> core.resetPrefixCache(server.driver().now())).join();
             if (done) {
               send(ctx, keepAlive, HttpResponseStatus.OK, new byte[0]);
             } else {
@@ -164,8 +164,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
                 } catch (RuntimeException e) {
                   done();
                   ctx.executor()
-                      .execute(
-                          () -> sendError(ctx, keepAlive, OpenAiError.internal(e.toString())));
+                      .execute(() -> sendError(ctx, keepAlive, OpenAiError.internal(e.toString())));
                 }
               });
     } catch (RejectedExecutionException e) {
@@ -187,7 +186,10 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     if (gr.chat()) {
       prompt =
           tok.encodeChat(
-              gr.messages(), gr.addGenerationPrompt(), gr.continueFinalMessage(), gr.templateKwargs());
+              gr.messages(),
+              gr.addGenerationPrompt(),
+              gr.continueFinalMessage(),
+              gr.templateKwargs());
     } else if (gr.promptTokenIds() != null) {
       prompt = gr.promptTokenIds();
     } else {
@@ -322,7 +324,10 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
           model
               .tokenizer()
               .encodeChat(
-                  GenerationRequestParser.messages(body), addGen && !cont, cont, java.util.Map.of());
+                  GenerationRequestParser.messages(body),
+                  addGen && !cont,
+                  cont,
+                  java.util.Map.of());
     } else {
       String prompt = GenerationRequestParser.optString(body, "prompt");
       if (prompt == null) {
@@ -387,7 +392,8 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     finish(ctx, keepAlive, resp);
   }
 
-  private void faults(ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, FullHttpRequest req)
+  private void faults(
+      ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, FullHttpRequest req)
       throws InterruptedException {
     if (m == HttpMethod.POST) {
       server.applyFaults(Faults.Settings.fromJson(parse(req)));
@@ -436,7 +442,8 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
 
   private static JsonNode parse(FullHttpRequest req) {
     if (!req.content().isReadable()) {
-      throw GenerationRequestParser.bad("The request body is empty; a JSON object is required.", null);
+      throw GenerationRequestParser.bad(
+          "The request body is empty; a JSON object is required.", null);
     }
     try (ByteBufInputStream in = new ByteBufInputStream(req.content().duplicate())) {
       return JSON.readTree((java.io.InputStream) in);

@@ -28,8 +28,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The simulated engine's HTTP front on Netty: vLLM's OpenAI-compatible API, /metrics, /health and the fault
- * admin endpoint, over a {@link RealTimeDriver}.
+ * The simulated engine's HTTP front on Netty: vLLM's OpenAI-compatible API, /metrics, /health and
+ * the fault admin endpoint, over a {@link RealTimeDriver}.
  */
 public final class EngineServer implements AutoCloseable {
 
@@ -40,8 +40,8 @@ public final class EngineServer implements AutoCloseable {
    * HTTP settings.
    *
    * @param maxBodyBytes request bodies larger than this get 413
-   * @param promptTokensDetails report usage.prompt_tokens_details.cached_tokens
-   *     (vLLM's --enable-prompt-tokens-details)
+   * @param promptTokensDetails report usage.prompt_tokens_details.cached_tokens (vLLM's
+   *     --enable-prompt-tokens-details)
    * @param drainSeconds on close, how long in-flight requests may run to completion
    */
   public record Options(
@@ -207,8 +207,8 @@ public final class EngineServer implements AutoCloseable {
   }
 
   /**
-   * Dies like a killed process: the listening socket and every connection close at once, in-flight work is
-   * dropped. The object stays for inspection; {@link #close()} still releases threads.
+   * Dies like a killed process: the listening socket and every connection close at once, in-flight
+   * work is dropped. The object stays for inspection; {@link #close()} still releases threads.
    */
   public void crash() {
     faults.markCrashed();
@@ -225,8 +225,8 @@ public final class EngineServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting connections, lets in-flight requests finish (up to the drain time), then stops the
-   * engine and the event loops.
+   * Stops accepting connections, lets in-flight requests finish (up to the drain time), then stops
+   * the engine and the event loops.
    */
   @Override
   public void close() {

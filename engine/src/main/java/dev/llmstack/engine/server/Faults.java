@@ -9,9 +9,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Faults the engine can be told to show, by flags at start or through {@code /admin/faults}: crash after N
- * generated tokens, hang (accept requests, compute nothing), slow down by a factor, answer 5xx at a rate, stop
- * accepting connections. Chaos tests of the router drive these.
+ * Faults the engine can be told to show, by flags at start or through {@code /admin/faults}: crash
+ * after N generated tokens, hang (accept requests, compute nothing), slow down by a factor, answer
+ * 5xx at a rate, stop accepting connections. Chaos tests of the router drive these.
  *
  * @see EngineServer#applyFaults
  */
@@ -35,7 +35,8 @@ public final class Faults {
       if (n.hasNonNull("crash_after_tokens")) {
         if (!n.get("crash_after_tokens").isIntegralNumber()) {
           throw new OpenAiException(
-              OpenAiError.badRequest("crash_after_tokens must be an integer", "crash_after_tokens"));
+              OpenAiError.badRequest(
+                  "crash_after_tokens must be an integer", "crash_after_tokens"));
         }
         crash = n.get("crash_after_tokens").asLong();
       }
@@ -48,8 +49,7 @@ public final class Faults {
         throw new OpenAiException(
             OpenAiError.badRequest("error_rate must be within [0, 1]", "error_rate"));
       }
-      return new Settings(
-          crash, bool(n, "hang"), slowdown, rate, bool(n, "refuse_connections"));
+      return new Settings(crash, bool(n, "hang"), slowdown, rate, bool(n, "refuse_connections"));
     }
 
     private static Double number(JsonNode n, String f) {

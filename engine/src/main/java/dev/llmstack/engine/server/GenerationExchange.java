@@ -20,10 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
- * One generation request's trip through the engine and back to its client. The engine thread hands tokens over
- * through {@link SequenceListener} into a small buffer under this object's lock (no I/O under it); one flush
- * task on the channel's event loop turns whatever accumulated into SSE events (streaming) or the final JSON.
- * Coalescing this way costs one event-loop task per step per stream, not one per token.
+ * One generation request's trip through the engine and back to its client. The engine thread hands
+ * tokens over through {@link SequenceListener} into a small buffer under this object's lock (no I/O
+ * under it); one flush task on the channel's event loop turns whatever accumulated into SSE events
+ * (streaming) or the final JSON. Coalescing this way costs one event-loop task per step per stream,
+ * not one per token.
  */
 final class GenerationExchange implements SequenceListener {
 

@@ -7,12 +7,13 @@ import java.util.Map;
 /**
  * A chat or completion request, parsed and checked but not yet tokenized.
  *
- * @param maxTokens the requested output limit, or null to fill the context (chat) / default 16 (completion)
+ * @param maxTokens the requested output limit, or null to fill the context (chat) / default 16
+ *     (completion)
  */
 record GenerationRequest(
     boolean chat,
     String model,
-    List<PromptTokenizer.Message> messages,
+    List<dev.llmstack.protocol.tokenizer.ChatMessage> messages,
     boolean addGenerationPrompt,
     boolean continueFinalMessage,
     Map<String, Object> templateKwargs,

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads /v1/chat/completions and /v1/completions bodies the way vLLM's pydantic models do: unknown fields are
- * ignored, wrong types and invalid values are a 400 BadRequestError naming the field.
+ * Reads /v1/chat/completions and /v1/completions bodies the way vLLM's pydantic models do: unknown
+ * fields are ignored, wrong types and invalid values are a 400 BadRequestError naming the field.
  */
 final class GenerationRequestParser {
 
@@ -23,7 +23,7 @@ final class GenerationRequestParser {
     }
     String model = optString(body, "model");
 
-    List<PromptTokenizer.Message> messages = null;
+    List<dev.llmstack.protocol.tokenizer.ChatMessage> messages = null;
     String prompt = null;
     int[] promptIds = null;
     if (chat) {
@@ -170,7 +170,7 @@ final class GenerationRequestParser {
         requestId);
   }
 
-  static List<PromptTokenizer.Message> messages(JsonNode body) {
+  static List<dev.llmstack.protocol.tokenizer.ChatMessage> messages(JsonNode body) {
     JsonNode m = body.get("messages");
     if (m == null || m.isNull()) {
       throw bad("Field required: messages", "messages");
@@ -181,7 +181,7 @@ final class GenerationRequestParser {
     if (m.isEmpty()) {
       throw bad("messages must not be empty.", "messages");
     }
-    List<PromptTokenizer.Message> out = new ArrayList<>(m.size());
+    List<dev.llmstack.protocol.tokenizer.ChatMessage> out = new ArrayList<>(m.size());
     for (JsonNode msg : m) {
       if (!msg.isObject()) {
         throw bad("Each message must be an object with a role and content.", "messages");
@@ -190,12 +190,16 @@ final class GenerationRequestParser {
       if (role == null || !role.isTextual()) {
         throw bad("Each message needs a string role.", "messages");
       }
-      out.add(new PromptTokenizer.Message(role.asText(), content(msg.get("content"))));
+      out.add(
+          new dev.llmstack.protocol.tokenizer.ChatMessage(
+              role.asText(), content(msg.get("content"))));
     }
     return out;
   }
 
-  /** Text content: a string, or the text parts of a content list joined by newlines (as vLLM does). */
+  /**
+   * Text content: a string, or the text parts of a content list joined by newlines (as vLLM does).
+   */
   private static String content(JsonNode c) {
     if (c == null || c.isNull()) {
       return "";

@@ -7,12 +7,12 @@ import java.util.Map;
 /** What the HTTP front needs of the served model's tokenizer and chat template. */
 public interface PromptTokenizer {
 
-  /** One chat message: role and text content. */
-  record Message(String role, String content) {}
-
-  /** Renders the chat template and tokenizes the result (no special tokens added: the template has them). */
+  /**
+   * Renders the chat template and tokenizes the result (no special tokens added: the template has
+   * them).
+   */
   int[] encodeChat(
-      List<Message> messages,
+      List<dev.llmstack.protocol.tokenizer.ChatMessage> messages,
       boolean addGenerationPrompt,
       boolean continueFinalMessage,
       Map<String, Object> templateKwargs);

@@ -5,8 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The model an engine serves: its name, context length and tokenizer, plus a cache of each generated token's
- * JSON-escaped UTF-8 text so streaming writes a token without encoding it again.
+ * The model an engine serves: its name, context length and tokenizer, plus a cache of each
+ * generated token's JSON-escaped UTF-8 text so streaming writes a token without encoding it again.
  */
 public final class ServedModel {
 

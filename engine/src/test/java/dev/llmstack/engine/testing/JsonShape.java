@@ -6,8 +6,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The shape of a JSON value: field names and nesting with value types, not values. Two documents with the same
- * shape are interchangeable for a client that parses them.
+ * The shape of a JSON value: field names and nesting with value types, not values. Two documents
+ * with the same shape are interchangeable for a client that parses them.
  */
 public final class JsonShape {
 

@@ -75,7 +75,8 @@ public final class TestHttp {
                   .build(),
               HttpResponse.BodyHandlers.ofLines());
       if (r.statusCode() != 200) {
-        throw new AssertionError("status " + r.statusCode() + ": " + String.join("\n", r.body().toList()));
+        throw new AssertionError(
+            "status " + r.statusCode() + ": " + String.join("\n", r.body().toList()));
       }
       List<String> events = new ArrayList<>();
       r.body()
@@ -114,7 +115,8 @@ public final class TestHttp {
   private Reply send(HttpRequest.Builder b) {
     try {
       HttpResponse<String> r =
-          client.send(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+          client.send(
+              b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.body(), r);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -7,8 +7,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * An error in the OpenAI/vLLM shape: {@code {"error": {"message", "type", "param", "code"}}} where {@code code}
- * is the HTTP status.
+ * An error in the OpenAI/vLLM shape: {@code {"error": {"message", "type", "param", "code"}}} where
+ * {@code code} is the HTTP status.
  */
 public record OpenAiError(int status, String type, String message, String param) {
 

@@ -1,14 +1,14 @@
 package dev.llmstack.protocol.prefix;
 
 /**
- * Chained block keys over token ids, the way vLLM's automatic prefix caching keys its KV blocks: a block's key
- * depends on its parent's key, its own token ids and the request's extra keys (LoRA adapter on every block,
- * cache salt on the first block only). Only full blocks have keys.
+ * Chained block keys over token ids, the way vLLM's automatic prefix caching keys its KV blocks: a
+ * block's key depends on its parent's key, its own token ids and the request's extra keys (LoRA
+ * adapter on every block, cache salt on the first block only). Only full blocks have keys.
  *
- * <p>We do not reproduce vLLM's SHA-256 over pickled tuples: the router keeps its own chain over token ids
- * (mapping engine hashes to our keys from KV events), so any well-mixed 64-bit function serves, and this one
- * is allocation-free and seeded by the parent key, which the general-purpose hashing libraries are not without
- * creating an object per block.
+ * <p>We do not reproduce vLLM's SHA-256 over pickled tuples: the router keeps its own chain over
+ * token ids (mapping engine hashes to our keys from KV events), so any well-mixed 64-bit function
+ * serves, and this one is allocation-free and seeded by the parent key, which the general-purpose
+ * hashing libraries are not without creating an object per block.
  */
 public final class BlockHasher {
 
@@ -40,7 +40,8 @@ public final class BlockHasher {
    * Key of the block starting at {@code offset} in {@code tokens}.
    *
    * @param parent the previous block's key, or {@link #ROOT} for the first block
-   * @param extraKey hash of the extra keys that apply to this block (see {@link #extraKey}), 0 for none
+   * @param extraKey hash of the extra keys that apply to this block (see {@link #extraKey}), 0 for
+   *     none
    */
   public long blockKey(long parent, int[] tokens, int offset, long extraKey) {
     long h = parent * PRIME1 + extraKey;
@@ -52,10 +53,12 @@ public final class BlockHasher {
   }
 
   /**
-   * Computes the keys of full blocks {@code fromBlock} (inclusive) to {@code toBlock} (exclusive) of a token
-   * sequence into {@code out}, reading the parent key of {@code fromBlock} from {@code out[fromBlock - 1]}.
+   * Computes the keys of full blocks {@code fromBlock} (inclusive) to {@code toBlock} (exclusive)
+   * of a token sequence into {@code out}, reading the parent key of {@code fromBlock} from {@code
+   * out[fromBlock - 1]}.
    */
-  public void chain(int[] tokens, int fromBlock, int toBlock, long loraKey, long saltKey, long[] out) {
+  public void chain(
+      int[] tokens, int fromBlock, int toBlock, long loraKey, long saltKey, long[] out) {
     long parent = fromBlock == 0 ? ROOT : out[fromBlock - 1];
     for (int b = fromBlock; b < toBlock; b++) {
       long extra = b == 0 ? extraKey(loraKey, saltKey) : loraKey;

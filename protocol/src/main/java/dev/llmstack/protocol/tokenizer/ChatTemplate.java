@@ -15,9 +15,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A model's chat template (the Jinja {@code chat_template} of tokenizer_config.json) rendered with jinjava the
- * way HF transformers renders it: {@code trim_blocks} and {@code lstrip_blocks} on, {@code raise_exception} and
- * {@code strftime_now} available, {@code bos_token}/{@code eos_token} from the config.
+ * A model's chat template (the Jinja {@code chat_template} of tokenizer_config.json) rendered with
+ * jinjava the way HF transformers renders it: {@code trim_blocks} and {@code lstrip_blocks} on,
+ * {@code raise_exception} and {@code strftime_now} available, {@code bos_token}/{@code eos_token}
+ * from the config.
  */
 public final class ChatTemplate {
 
@@ -63,9 +64,9 @@ public final class ChatTemplate {
    */
 
   /**
-   * jinjava binds a keyword argument to the first operand only ({@code namespace(n=xs|length - 1)} becomes
-   * {@code (n=xs|length) - 1}); Python's Jinja takes the whole expression. Parenthesizing each keyword
-   * argument's value of {@code namespace(...)} gives both the same meaning.
+   * jinjava binds a keyword argument to the first operand only ({@code namespace(n=xs|length - 1)}
+   * becomes {@code (n=xs|length) - 1}); Python's Jinja takes the whole expression. Parenthesizing
+   * each keyword argument's value of {@code namespace(...)} gives both the same meaning.
    */
   static String parenthesizeNamespaceArguments(String t) {
     StringBuilder out = new StringBuilder(t.length() + 16);
@@ -158,7 +159,8 @@ public final class ChatTemplate {
   /**
    * Renders {@code messages}.
    *
-   * @param continueFinalMessage leave the last message open (cut right after its content), as HF does
+   * @param continueFinalMessage leave the last message open (cut right after its content), as HF
+   *     does
    */
   public String render(
       List<ChatMessage> messages,

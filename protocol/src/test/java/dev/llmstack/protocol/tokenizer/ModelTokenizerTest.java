@@ -71,7 +71,8 @@ class ModelTokenizerTest {
             new ChatMessage("user", "How are you?"));
     int[] first = llama.encodeChat(turn1, true, false, Map.of());
     int[] second = llama.encodeChat(turn2, true, false, Map.of());
-    // The second turn's prompt starts with the first turn's whole prompt (its KV cache is reusable).
+    // The second turn's prompt starts with the first turn's whole prompt (its KV cache is
+    // reusable).
     assertThat(Arrays.copyOf(second, first.length)).containsExactly(first);
   }
 
@@ -103,7 +104,8 @@ class ModelTokenizerTest {
       assertThat(qwen.decode(ids, false)).isEqualTo("Hello world");
       assertThat(qwen.plainWordTokenIds().length).isGreaterThan(5000);
       assertThat(qwen.eosTokenIds()).isNotEmpty();
-      // Qwen3's template calls Python string methods (startswith, split) that jinjava lacks: a clear error,
+      // Qwen3's template calls Python string methods (startswith, split) that jinjava lacks: a
+      // clear error,
       // never a wrong prompt. Tracked in docs/engine.md.
       assertThatThrownBy(
               () ->

@@ -18,9 +18,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * {@code /admin/engines}: list engines with their state; add one by hand ({@code POST {"url"}}); drain one
- * ({@code POST /admin/engines/drain {"url", "drain": true|false}}): it takes no new requests while its
- * streams finish; remove one ({@code DELETE /admin/engines?url=...}).
+ * {@code /admin/engines}: list engines with their state; add one by hand ({@code POST {"url"}});
+ * drain one ({@code POST /admin/engines/drain {"url", "drain": true|false}}): it takes no new
+ * requests while its streams finish; remove one ({@code DELETE /admin/engines?url=...}).
  */
 public final class AdminApi {
 

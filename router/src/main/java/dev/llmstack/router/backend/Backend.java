@@ -5,9 +5,9 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The router's view of one engine: models it serves, health, drain flag, router-side load and scraped stats.
- * Load counters are updated on the data path (dispatch, first byte, finish), so routing sees fresh load
- * between scrapes.
+ * The router's view of one engine: models it serves, health, drain flag, router-side load and
+ * scraped stats. Load counters are updated on the data path (dispatch, first byte, finish), so
+ * routing sees fresh load between scrapes.
  */
 public final class Backend {
 
@@ -96,7 +96,9 @@ public final class Backend {
     awaitingFirstByte.decrementAndGet();
   }
 
-  /** The request ended; {@code sawFirstByte} tells whether {@link #firstByte} was already counted. */
+  /**
+   * The request ended; {@code sawFirstByte} tells whether {@link #firstByte} was already counted.
+   */
   public void finished(boolean sawFirstByte) {
     inFlight.decrementAndGet();
     if (!sawFirstByte) {

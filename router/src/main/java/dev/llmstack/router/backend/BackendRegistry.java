@@ -48,7 +48,10 @@ public final class BackendRegistry {
     return b;
   }
 
-  /** Makes the registry hold exactly {@code endpoints}, except engines added by hand through the admin API. */
+  /**
+   * Makes the registry hold exactly {@code endpoints}, except engines added by hand through the
+   * admin API.
+   */
   public synchronized void sync(Set<Endpoint> endpoints, Set<String> manual) {
     Set<String> wanted = new TreeSet<>();
     for (Endpoint e : endpoints) {

@@ -8,6 +8,9 @@ public enum HealthState {
   DOWN,
   /** Too many consecutive request failures: no traffic until the backoff ends. */
   EJECTED,
-  /** Back after an ejection: takes traffic, and one more failure ejects it again with a longer backoff. */
+  /**
+   * Back after an ejection: takes traffic, and one more failure ejects it again with a longer
+   * backoff.
+   */
   PROBATION
 }

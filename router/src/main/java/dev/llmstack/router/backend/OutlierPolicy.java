@@ -1,8 +1,9 @@
 package dev.llmstack.router.backend;
 
 /**
- * Passive outlier ejection: {@code consecutiveFailures} failures in a row eject an engine for a backoff that
- * doubles with each ejection (up to {@code maxBackoffNanos}); it then returns on probation.
+ * Passive outlier ejection: {@code consecutiveFailures} failures in a row eject an engine for a
+ * backoff that doubles with each ejection (up to {@code maxBackoffNanos}); it then returns on
+ * probation.
  */
 public record OutlierPolicy(int consecutiveFailures, long baseBackoffNanos, long maxBackoffNanos) {
 

@@ -3,8 +3,8 @@ package dev.llmstack.router.discovery;
 import java.net.URI;
 
 /**
- * One engine's address as discovery reports it. The id is the base URL ({@code http://host:port}), which is
- * also what responses name in the engine header.
+ * One engine's address as discovery reports it. The id is the base URL ({@code http://host:port}),
+ * which is also what responses name in the engine header.
  */
 public record Endpoint(String id, String host, int port) {
 

@@ -1,8 +1,8 @@
 package dev.llmstack.router.discovery;
 
 /**
- * Where engines come from: a fixed list, a config file, Kubernetes. A source reports the full current set
- * whenever it changes; the router diffs it against what it has.
+ * Where engines come from: a fixed list, a config file, Kubernetes. A source reports the full
+ * current set whenever it changes; the router diffs it against what it has.
  */
 public interface EndpointSource extends AutoCloseable {
 

@@ -66,7 +66,8 @@ public final class FileEndpointSource implements EndpointSource {
   public void start(Listener listener) throws IOException {
     lastModified = Files.getLastModifiedTime(file);
     listener.onEndpoints(read(file));
-    timer.scheduleWithFixedDelay(() -> poll(listener), pollMillis, pollMillis, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(
+        () -> poll(listener), pollMillis, pollMillis, TimeUnit.MILLISECONDS);
   }
 
   private void poll(Listener listener) {

@@ -13,9 +13,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Engines from Kubernetes: an informer watches pods by namespace and label selector; ready pods that are not
- * terminating become endpoints at their pod IP. The port comes from the annotation
- * {@code llmstack.dev/port}, else the container port named {@code portName}, else 8000 (vLLM's default).
+ * Engines from Kubernetes: an informer watches pods by namespace and label selector; ready pods
+ * that are not terminating become endpoints at their pod IP. The port comes from the annotation
+ * {@code llmstack.dev/port}, else the container port named {@code portName}, else 8000 (vLLM's
+ * default).
  */
 public final class KubernetesEndpointSource implements EndpointSource {
 

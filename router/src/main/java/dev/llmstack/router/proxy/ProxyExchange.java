@@ -33,11 +33,12 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One proxied request: pick an engine, send the client's bytes unchanged, relay the response piece by piece as
- * it arrives (SSE chunks are flushed one by one, never buffered whole). Before the first response byte reaches
- * the client, a connect failure, a reset or a 5xx moves the request to another engine within the retry budget;
- * after it, a failure ends the response (an SSE stream gets an in-band OpenAI error and [DONE]). If the
- * client goes away, the upstream connection is closed so the engine aborts the request.
+ * One proxied request: pick an engine, send the client's bytes unchanged, relay the response piece
+ * by piece as it arrives (SSE chunks are flushed one by one, never buffered whole). Before the
+ * first response byte reaches the client, a connect failure, a reset or a 5xx moves the request to
+ * another engine within the retry budget; after it, a failure ends the response (an SSE stream gets
+ * an in-band OpenAI error and [DONE]). If the client goes away, the upstream connection is closed
+ * so the engine aborts the request.
  *
  * <p>Runs entirely on the client connection's event loop.
  */
@@ -201,7 +202,8 @@ final class ProxyExchange {
                       Channel c = upstream;
                       detachUpstream();
                       c.close();
-                      upstreamFailed("no response from " + backend.id() + " within " + timeout + " ms");
+                      upstreamFailed(
+                          "no response from " + backend.id() + " within " + timeout + " ms");
                     }
                   },
                   timeout,
@@ -289,12 +291,12 @@ final class ProxyExchange {
     rc.observer().failed(backend.id(), "midstream");
     if (eventStream) {
       byte[] err = OpenAiError.internal("The engine failed mid-stream: " + why).toJson();
-      String tail =
-          "data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n";
+      String tail = "data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n";
       client.write(new DefaultHttpContent(Unpooled.copiedBuffer(tail, StandardCharsets.UTF_8)));
       client
           .writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
-          .addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+          .addListener(
+              keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
       end(false);
     } else {
       end(false);
@@ -302,7 +304,9 @@ final class ProxyExchange {
     }
   }
 
-  /** A failure before any response byte reached the client: retry elsewhere or answer with an error. */
+  /**
+   * A failure before any response byte reached the client: retry elsewhere or answer with an error.
+   */
   private void upstreamFailed(String why) {
     cancelTimer();
     lastError = why;

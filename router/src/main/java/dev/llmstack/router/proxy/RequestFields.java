@@ -11,9 +11,9 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * The fields routing needs, read in one streaming pass over the body without building a tree: {@code model},
- * {@code user}, {@code stream}. Everything else is skipped (but still checked to be well-formed JSON); the
- * bytes forwarded to the engine are the client's, untouched.
+ * The fields routing needs, read in one streaming pass over the body without building a tree:
+ * {@code model}, {@code user}, {@code stream}. Everything else is skipped (but still checked to be
+ * well-formed JSON); the bytes forwarded to the engine are the client's, untouched.
  */
 record RequestFields(String model, String user, boolean stream) {
 

@@ -3,9 +3,10 @@ package dev.llmstack.router.proxy;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Caps retries to a fraction of traffic (Finagle's retry budget): every request deposits {@code ratio} of a
- * retry, every retry withdraws one, and the balance never exceeds {@code maxBalance}. A failing fleet therefore
- * sees at most about {@code ratio} extra load from retries instead of a multiple of its traffic.
+ * Caps retries to a fraction of traffic (Finagle's retry budget): every request deposits {@code
+ * ratio} of a retry, every retry withdraws one, and the balance never exceeds {@code maxBalance}. A
+ * failing fleet therefore sees at most about {@code ratio} extra load from retries instead of a
+ * multiple of its traffic.
  */
 final class RetryBudget {
 

@@ -28,7 +28,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.UUID;
 
-/** One client connection: routes each request to the proxy, the model list, health, metrics or admin. */
+/**
+ * One client connection: routes each request to the proxy, the model list, health, metrics or
+ * admin.
+ */
 final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   static final String POLICY_OVERRIDE_HEADER = "x-llmstack-policy";

@@ -224,7 +224,9 @@ public final class RouterServer implements RouterContext, AutoCloseable {
           new OpenAiError(
               413,
               "RequestTooLargeError",
-              "The request body is larger than the router's limit of " + maxContentLength() + " bytes.",
+              "The request body is larger than the router's limit of "
+                  + maxContentLength()
+                  + " bytes.",
               null);
       FullHttpResponse resp =
           new DefaultFullHttpResponse(

@@ -5,7 +5,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 
-/** Sits at the end of an upstream connection's pipeline and hands what arrives to the current exchange. */
+/**
+ * Sits at the end of an upstream connection's pipeline and hands what arrives to the current
+ * exchange.
+ */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   private ProxyExchange exchange;

@@ -15,7 +15,8 @@ import java.util.Map;
 
 /**
  * Keep-alive connections to engines, one pool per event loop: a client connection and the upstream
- * connections it uses live on the same thread, so proxying never crosses threads and the pool needs no locks.
+ * connections it uses live on the same thread, so proxying never crosses threads and the pool needs
+ * no locks.
  */
 final class UpstreamPool {
 

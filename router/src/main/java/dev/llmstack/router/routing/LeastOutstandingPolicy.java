@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The engine with the fewest requests in flight from this router (plus what its last scrape says it queues
- * beyond them); ties go round-robin so equal engines share the load.
+ * The engine with the fewest requests in flight from this router (plus what its last scrape says it
+ * queues beyond them); ties go round-robin so equal engines share the load.
  */
 public final class LeastOutstandingPolicy implements RoutingPolicy {
 
@@ -32,6 +32,8 @@ public final class LeastOutstandingPolicy implements RoutingPolicy {
   }
 
   static String fmt(double v) {
-    return v == Math.rint(v) ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.1f", v);
+    return v == Math.rint(v)
+        ? Long.toString((long) v)
+        : String.format(java.util.Locale.ROOT, "%.1f", v);
   }
 }

@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Power of two choices: two engines at random, the less loaded wins. Nearly as good as least-outstanding with
- * stale load figures, and it never herds every request onto the one engine that looked idle.
+ * Power of two choices: two engines at random, the less loaded wins. Nearly as good as
+ * least-outstanding with stale load figures, and it never herds every request onto the one engine
+ * that looked idle.
  */
 public final class PowerOfTwoPolicy implements RoutingPolicy {
 

@@ -4,8 +4,9 @@ import dev.llmstack.router.backend.BackendSnapshot;
 import java.util.List;
 
 /**
- * Picks an engine for a request from snapshots of the candidates. Policies do no I/O, so the router, the
- * virtual-time twin and unit tests run the same code. Candidates are never empty and sorted by id.
+ * Picks an engine for a request from snapshots of the candidates. Policies do no I/O, so the
+ * router, the virtual-time twin and unit tests run the same code. Candidates are never empty and
+ * sorted by id.
  */
 public interface RoutingPolicy {
 

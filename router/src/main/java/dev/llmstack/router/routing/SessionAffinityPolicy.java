@@ -6,10 +6,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Keeps a session on one engine (its KV cache holds the conversation) by consistent hashing of the session key
- * over a ring of virtual nodes, with bounded load (Mirrokni et al.): an engine already carrying more than
- * {@code loadFactor} times the average load is skipped for the next one on the ring, so a hot session cannot
- * swamp an engine. Requests without a session key go to the least-loaded engine.
+ * Keeps a session on one engine (its KV cache holds the conversation) by consistent hashing of the
+ * session key over a ring of virtual nodes, with bounded load (Mirrokni et al.): an engine already
+ * carrying more than {@code loadFactor} times the average load is skipped for the next one on the
+ * ring, so a hot session cannot swamp an engine. Requests without a session key go to the
+ * least-loaded engine.
  */
 public final class SessionAffinityPolicy implements RoutingPolicy {
 

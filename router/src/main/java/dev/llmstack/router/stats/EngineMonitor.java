@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * Watches each engine from the control plane: active /health probes, its model list (/v1/models), and its load
- * from /metrics (vLLM's names, new and old), each at its own interval and with a timeout. Runs on one
- * scheduler thread with asynchronous HTTP, so many engines cost little.
+ * Watches each engine from the control plane: active /health probes, its model list (/v1/models),
+ * and its load from /metrics (vLLM's names, new and old), each at its own interval and with a
+ * timeout. Runs on one scheduler thread with asynchronous HTTP, so many engines cost little.
  */
 public final class EngineMonitor implements AutoCloseable {
 

@@ -5,10 +5,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads the few series the router needs from a Prometheus text exposition: for each wanted metric name, the
- * sum of its samples over all label sets (an engine with several model names or DP ranks reports one sample
- * each). Not a general parser: it skips comments, tolerates any labels (quoted values may hold spaces, braces
- * and escaped quotes) and optional timestamps.
+ * Reads the few series the router needs from a Prometheus text exposition: for each wanted metric
+ * name, the sum of its samples over all label sets (an engine with several model names or DP ranks
+ * reports one sample each). Not a general parser: it skips comments, tolerates any labels (quoted
+ * values may hold spaces, braces and escaped quotes) and optional timestamps.
  */
 public final class PrometheusText {
 

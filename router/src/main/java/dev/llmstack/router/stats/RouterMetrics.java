@@ -13,14 +13,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * The router's own Prometheus metrics, prefixed {@code llmstack_}. Label values are only engine ids the router
- * discovered and models those engines serve, never a client's string.
+ * The router's own Prometheus metrics, prefixed {@code llmstack_}. Label values are only engine ids
+ * the router discovered and models those engines serve, never a client's string.
  */
 public final class RouterMetrics implements RouterObserver {
 
   private static final double[] LATENCY_BUCKETS = {
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
-    40.0, 80.0, 160.0, 640.0
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    20.0, 40.0, 80.0, 160.0, 640.0
   };
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -43,7 +43,8 @@ public final class RouterMetrics implements RouterObserver {
     failures =
         Counter.builder()
             .name("llmstack_router_engine_failures_total")
-            .help("Failed attempts by engine and kind (connect, status, midstream, client-disconnect).")
+            .help(
+                "Failed attempts by engine and kind (connect, status, midstream, client-disconnect).")
             .labelNames("engine", "kind")
             .register(registry);
     retries =

@@ -11,7 +11,8 @@ class BackendTest {
 
   @Test
   void consecutiveFailuresEjectThenProbationThenBack() {
-    Backend b = new Backend(Endpoint.parse("http://127.0.0.1:1"), new OutlierPolicy(3, 2 * S, 60 * S));
+    Backend b =
+        new Backend(Endpoint.parse("http://127.0.0.1:1"), new OutlierPolicy(3, 2 * S, 60 * S));
     long t = 1000 * S;
     b.requestFailed(t);
     b.requestFailed(t);

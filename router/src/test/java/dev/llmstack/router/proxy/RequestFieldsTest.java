@@ -35,7 +35,13 @@ class RequestFieldsTest {
   void rejectsMalformedBodies() {
     for (String bad :
         new String[] {
-          "", "{", "[1]", "{\"model\":5}", "{\"stream\":\"yes\"}", "{\"a\":1} trailing", "{\"a\":[1,}"
+          "",
+          "{",
+          "[1]",
+          "{\"model\":5}",
+          "{\"stream\":\"yes\"}",
+          "{\"a\":1} trailing",
+          "{\"a\":[1,}"
         }) {
       assertThatThrownBy(() -> read(bad))
           .as(bad)

@@ -43,8 +43,7 @@ class PoliciesTest {
     assertThat(p.pick(NO_SESSION, List.of(b("a", 5), b("b", 2), b("c", 9))).backend().id())
         .isEqualTo("b");
     // b has few router requests but its engine queues many (other routers' traffic).
-    assertThat(p.pick(NO_SESSION, List.of(b("a", 3), b("b", 1, 20))).backend().id())
-        .isEqualTo("a");
+    assertThat(p.pick(NO_SESSION, List.of(b("a", 3), b("b", 1, 20))).backend().id()).isEqualTo("a");
     Decision d = p.pick(NO_SESSION, List.of(b("a", 4)));
     assertThat(d.reason()).isEqualTo("load=4");
   }
@@ -112,7 +111,9 @@ class PoliciesTest {
     String other = home.equals("a") ? "b" : "a";
     // The home engine carries far more than its share: the session spills to the other one.
     List<BackendSnapshot> loaded =
-        List.of(b(home, 10), b(other, 0)).stream().sorted((x, y) -> x.id().compareTo(y.id())).toList();
+        List.of(b(home, 10), b(other, 0)).stream()
+            .sorted((x, y) -> x.id().compareTo(y.id()))
+            .toList();
     Decision d = p.pick(r, loaded);
     assertThat(d.backend().id()).isEqualTo(other);
     assertThat(d.reason()).isEqualTo("session-spill");
