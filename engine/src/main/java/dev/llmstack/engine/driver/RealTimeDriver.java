@@ -129,8 +129,16 @@ public final class RealTimeDriver implements AutoCloseable {
     return lagNanos;
   }
 
+  /**
+   * The step loop. Steps are anchored to the modelled schedule: the next step starts where the previous one
+   * ended, so our own CPU work between steps (delivering tokens, admitting requests) overlaps the modelled GPU
+   * time the way vLLM's scheduler overlaps the GPU, instead of stretching every step. Only when that work takes
+   * longer than a whole step does the engine fall behind; then it restarts from the wall clock and counts the
+   * difference as lag.
+   */
   private void loop() {
     long previousEnd = -1;
+    long previousDuration = 0;
     while (!closed) {
       drainInbox();
       if (hung || !core.hasWork()) {
@@ -138,9 +146,15 @@ public final class RealTimeDriver implements AutoCloseable {
         LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         continue;
       }
-      long start = now();
+      long now = now();
+      long start = now;
       if (previousEnd >= 0) {
-        lagNanos += start - previousEnd;
+        long late = now - previousEnd;
+        if (late <= previousDuration) {
+          start = previousEnd; // the work since the last step ran in the shadow of this one
+        } else {
+          lagNanos += late;
+        }
       }
       long duration = core.beginStep(start);
       if (duration < 0) {
@@ -148,15 +162,16 @@ public final class RealTimeDriver implements AutoCloseable {
         LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         continue;
       }
-      long end = start + (long) (duration * slowdown);
+      long stepped = (long) (duration * slowdown);
+      long end = start + stepped;
       sleepUntil(end);
       if (closed) {
         break;
       }
       steps++;
-      modelledNanos +=
-          end - start; // before endStep, so a client that sees the tokens sees the count
+      modelledNanos += stepped; // before endStep, so a client that sees the tokens sees the count
       previousEnd = end;
+      previousDuration = stepped;
       core.endStep(end);
     }
     drainInbox();
