@@ -175,20 +175,19 @@ public final class EngineMetrics {
         .register(registry);
   }
 
+  /** Label values are set at once so every series shows from the first scrape, at 0 (as vLLM's do). */
   private Gauge gauge(String name, String help) {
-    return Gauge.builder()
-        .name(name)
-        .help(help)
-        .labelNames("model_name", "engine")
-        .register(registry);
+    Gauge g =
+        Gauge.builder().name(name).help(help).labelNames("model_name", "engine").register(registry);
+    g.labelValues(model, engine);
+    return g;
   }
 
   private Counter counter(String name, String help) {
-    return Counter.builder()
-        .name(name)
-        .help(help)
-        .labelNames("model_name", "engine")
-        .register(registry);
+    Counter c =
+        Counter.builder().name(name).help(help).labelNames("model_name", "engine").register(registry);
+    c.labelValues(model, engine);
+    return c;
   }
 
   private DistributionDataPoint histogram(String name, String help, double[] buckets) {
