@@ -14,7 +14,12 @@ public final class Profiles {
 
   /** Ids of the profiles shipped in the jar. */
   public static final List<String> SHIPPED =
-      List.of("llama-3.1-8b@h100", "llama-3.1-70b@4xh100", "llama-3.1-8b@a100", "qwen3-8b@h100");
+      List.of(
+          "llama-3.1-8b@h100",
+          "llama-3.1-70b@4xh100",
+          "llama-3.1-8b@a100",
+          "llama-3.1-8b@a100-40gb",
+          "qwen3-8b@h100");
 
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
