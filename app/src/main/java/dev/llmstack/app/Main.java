@@ -9,7 +9,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "llmstack 0.1.0",
     description = "LLM Stack: simulated vLLM engines, a router and benchmarks in one command.",
-    subcommands = {EngineCommand.class, BenchEngineCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      UpCommand.class,
+      RouterCommand.class,
+      EngineCommand.class,
+      BenchEngineCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
 
   @Override

@@ -22,9 +22,10 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * How fast the virtual-time twin runs: N engines of a profile under Poisson traffic with shared prefixes (a
- * chat-like workload that exercises batching, chunked prefill, prefix caching and eviction), for a span of
- * virtual time; reports scheduler steps per wall-clock second and the speed-up over real time.
+ * How fast the virtual-time twin runs: N engines of a profile under Poisson traffic with shared
+ * prefixes (a chat-like workload that exercises batching, chunked prefill, prefix caching and
+ * eviction), for a span of virtual time; reports scheduler steps per wall-clock second and the
+ * speed-up over real time.
  */
 public final class VirtualTimeStepBench {
 
@@ -83,7 +84,8 @@ public final class VirtualTimeStepBench {
       driver.addEngine(new EngineCore(cfg, perf, IDS, EngineObserver.NONE));
     }
     List<VirtualTimeDriver.Engine> all = driver.engines();
-    // 12 requests/s per engine of ~1.3k prompt and ~300 output tokens keeps an 8B H100 busy (batches of
+    // 12 requests/s per engine of ~1.3k prompt and ~300 output tokens keeps an 8B H100 busy
+    // (batches of
     // 100+ sequences) without an unbounded queue.
     double rate = ratePerEngine * engines;
     SplittableRandom rnd = new SplittableRandom(42);

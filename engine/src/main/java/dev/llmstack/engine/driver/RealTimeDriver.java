@@ -130,11 +130,11 @@ public final class RealTimeDriver implements AutoCloseable {
   }
 
   /**
-   * The step loop. Steps are anchored to the modelled schedule: the next step starts where the previous one
-   * ended, so our own CPU work between steps (delivering tokens, admitting requests) overlaps the modelled GPU
-   * time the way vLLM's scheduler overlaps the GPU, instead of stretching every step. Only when that work takes
-   * longer than a whole step does the engine fall behind; then it restarts from the wall clock and counts the
-   * difference as lag.
+   * The step loop. Steps are anchored to the modelled schedule: the next step starts where the
+   * previous one ended, so our own CPU work between steps (delivering tokens, admitting requests)
+   * overlaps the modelled GPU time the way vLLM's scheduler overlaps the GPU, instead of stretching
+   * every step. Only when that work takes longer than a whole step does the engine fall behind;
+   * then it restarts from the wall clock and counts the difference as lag.
    */
   private void loop() {
     long previousEnd = -1;

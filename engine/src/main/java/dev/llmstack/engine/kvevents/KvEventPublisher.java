@@ -166,12 +166,24 @@ public final class KvEventPublisher implements AutoCloseable {
     }
   }
 
+  /**
+   * Binds to {@code port}, or for 0 to a port the OS hands out as free. (JeroMQ's bindToRandomPort
+   * guesses in the dynamic range, where a guess can land on a port the OS also uses for outgoing
+   * connections.)
+   */
   private static int bind(ZMQ.Socket s, String host, int port) {
-    if (port == 0) {
-      return s.bindToRandomPort("tcp://" + host);
+    int p = port;
+    if (p == 0) {
+      try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+        probe.setReuseAddress(false);
+        probe.bind(new java.net.InetSocketAddress(host, 0));
+        p = probe.getLocalPort();
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("no free port on " + host, e);
+      }
     }
-    s.bind("tcp://" + host + ":" + port);
-    return port;
+    s.bind("tcp://" + host + ":" + p);
+    return p;
   }
 
   /**

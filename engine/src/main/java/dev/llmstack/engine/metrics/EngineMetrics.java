@@ -175,7 +175,9 @@ public final class EngineMetrics {
         .register(registry);
   }
 
-  /** Label values are set at once so every series shows from the first scrape, at 0 (as vLLM's do). */
+  /**
+   * Label values are set at once so every series shows from the first scrape, at 0 (as vLLM's do).
+   */
   private Gauge gauge(String name, String help) {
     Gauge g =
         Gauge.builder().name(name).help(help).labelNames("model_name", "engine").register(registry);
@@ -185,7 +187,11 @@ public final class EngineMetrics {
 
   private Counter counter(String name, String help) {
     Counter c =
-        Counter.builder().name(name).help(help).labelNames("model_name", "engine").register(registry);
+        Counter.builder()
+            .name(name)
+            .help(help)
+            .labelNames("model_name", "engine")
+            .register(registry);
     c.labelValues(model, engine);
     return c;
   }

@@ -5,9 +5,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The figures docs/calibration.md compares with published vLLM measurements: prefill throughput and TTFT of a
- * lone prompt on an idle GPU, and decode inter-token latency and throughput at batch 1, 32 and 128. Run
- * {@code java -cp llmstack.jar dev.llmstack.engine.perf.Calibration [profile...]} to print them.
+ * The figures docs/calibration.md compares with published vLLM measurements: prefill throughput and
+ * TTFT of a lone prompt on an idle GPU, and decode inter-token latency and throughput at batch 1,
+ * 32 and 128. Run {@code java -cp llmstack.jar dev.llmstack.engine.perf.Calibration [profile...]}
+ * to print them.
  */
 public final class Calibration {
 
@@ -20,7 +21,9 @@ public final class Calibration {
     int done = 0;
     while (done < tokens) {
       int chunk = Math.min(p.maxNumBatchedTokens(), tokens - done);
-      seconds += m.stepNanos(new BatchShape(chunk, chunk * (done + chunk / 2.0), 0, 0, done + chunk)) / 1e9;
+      seconds +=
+          m.stepNanos(new BatchShape(chunk, chunk * (done + chunk / 2.0), 0, 0, done + chunk))
+              / 1e9;
       done += chunk;
     }
     return seconds;
@@ -28,7 +31,8 @@ public final class Calibration {
 
   /** Decode step time with {@code batch} sequences each holding {@code context} tokens. */
   public static double decodeSeconds(Profile p, int batch, int context) {
-    return new RooflineModel(p).stepNanos(new BatchShape(0, 0, batch, (long) batch * context, 0)) / 1e9;
+    return new RooflineModel(p).stepNanos(new BatchShape(0, 0, batch, (long) batch * context, 0))
+        / 1e9;
   }
 
   public static Map<String, Double> figures(Profile p) {

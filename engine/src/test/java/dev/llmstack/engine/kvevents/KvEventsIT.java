@@ -17,7 +17,9 @@ import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 
-/** KV events over real ZMQ sockets: vLLM's frames, decoding, replay after a gap, restart detection. */
+/**
+ * KV events over real ZMQ sockets: vLLM's frames, decoding, replay after a gap, restart detection.
+ */
 class KvEventsIT {
 
   static String ids(int from, int n) {
@@ -37,34 +39,69 @@ class KvEventsIT {
   @Test
   void rawSubscriberSeesVllmFramesAndStoredTokens() throws Exception {
     try (SimulatedEngine engine =
-            SimulatedEngine.start(
-                EngineSettings.defaults().port(0).timeScale(20).maxModelLen(2048).kvEventsPort(0));
-        ZContext ctx = new ZContext()) {
-      ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
-      sub.setReceiveTimeOut(200);
-      sub.connect(engine.kvEventsEndpoint());
-      sub.subscribe("kv-events".getBytes());
+        SimulatedEngine.start(
+            EngineSettings.defaults().port(0).timeScale(20).maxModelLen(2048).kvEventsPort(0))) {
+      // A plain ZMQ SUB socket, read continuously on its own thread as a vLLM consumer would.
+      java.util.concurrent.BlockingQueue<byte[][]> frames =
+          new java.util.concurrent.LinkedBlockingQueue<>();
+      AtomicBooleanHolder stop = new AtomicBooleanHolder();
+      Thread reader =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try (ZContext ctx = new ZContext()) {
+                      ZMQ.Socket sub = null;
+                      long connectedAt = 0;
+                      while (!stop.value) {
+                        // Now and then (one run in a few here) a fresh JeroMQ SUB connection never
+                        // receives; a consumer that heard nothing for a while connects again.
+                        if (sub == null
+                            || (frames.isEmpty() && System.nanoTime() - connectedAt > 2e9)) {
+                          if (sub != null) {
+                            sub.close();
+                          }
+                          sub = ctx.createSocket(SocketType.SUB);
+                          sub.setReceiveTimeOut(50);
+                          sub.connect(engine.kvEventsEndpoint());
+                          sub.subscribe("kv-events".getBytes());
+                          connectedAt = System.nanoTime();
+                        }
+                        byte[] topic = sub.recv();
+                        if (topic != null) {
+                          byte[] seq = sub.recv();
+                          byte[] payload = sub.recv();
+                          frames.add(
+                              new byte[][] {
+                                topic, seq, payload, sub.hasReceiveMore() ? new byte[1] : null
+                              });
+                        }
+                      }
+                    }
+                  });
       TestHttp http = new TestHttp(engine.baseUrl());
-      // PUB/SUB drops messages sent before the subscription lands (slow joiner): send until one arrives.
-      byte[][] frames = null;
+      byte[][] got = null;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       int next = 10_000;
-      while (frames == null && System.nanoTime() < deadline) {
-        complete(http, next, 64);
-        next += 1000;
-        byte[] topic = sub.recv();
-        if (topic != null) {
-          frames = new byte[][] {topic, sub.recv(), sub.recv()};
-          assertThat(sub.hasReceiveMore()).isFalse();
+      try {
+        // PUB/SUB drops messages sent before the subscription lands (slow joiner): send until one
+        // arrives.
+        while (got == null && System.nanoTime() < deadline) {
+          complete(http, next, 64);
+          next += 1000;
+          got = frames.poll(100, TimeUnit.MILLISECONDS);
         }
+      } finally {
+        stop.value = true;
+        reader.join(5000);
       }
-      assertThat(frames)
+      assertThat(got)
           .as("a KV event arrived; published up to seq " + engine.kvEventPublisher().lastSequence())
           .isNotNull();
-      assertThat(new String(frames[0])).isEqualTo("kv-events");
-      assertThat(frames[1]).hasSize(8);
-      assertThat(ByteBuffer.wrap(frames[1]).getLong()).isNotNegative();
-      KvEvent.Batch batch = KvEventCodec.decode(frames[2]);
+      assertThat(got[3]).as("exactly three frames").isNull();
+      assertThat(new String(got[0])).isEqualTo("kv-events");
+      assertThat(got[1]).hasSize(8);
+      assertThat(ByteBuffer.wrap(got[1]).getLong()).isNotNegative();
+      KvEvent.Batch batch = KvEventCodec.decode(got[2]);
       KvEvent.BlockStored stored = (KvEvent.BlockStored) batch.events().get(0);
       assertThat(stored.blockSize()).isEqualTo(16);
       assertThat(stored.medium()).isEqualTo("GPU");
@@ -73,6 +110,10 @@ class KvEventsIT {
       assertThat(first).isBetween(10_000, next);
       assertThat(stored.tokenIds()[15]).isEqualTo(first + 15);
     }
+  }
+
+  private static final class AtomicBooleanHolder {
+    volatile boolean value;
   }
 
   @Test
@@ -125,11 +166,11 @@ class KvEventsIT {
         long last = engine.kvEventPublisher().lastSequence();
         assertThat(last).isGreaterThanOrEqualTo(4);
         // Every sequence number exactly once, in order, though 3 never came over PUB.
-        assertThat(seqs).isEqualTo(java.util.stream.LongStream.rangeClosed(0, last).boxed().toList());
+        assertThat(seqs)
+            .isEqualTo(java.util.stream.LongStream.rangeClosed(0, last).boxed().toList());
         assertThat(sub.replayed()).isGreaterThanOrEqualTo(3);
         assertThat(gaps).isEmpty();
-        long stored =
-            events.stream().filter(e -> e instanceof KvEvent.BlockStored).count();
+        long stored = events.stream().filter(e -> e instanceof KvEvent.BlockStored).count();
         assertThat(stored).isGreaterThanOrEqualTo(4 + warm);
       }
     }
@@ -149,7 +190,13 @@ class KvEventsIT {
     KvEvent.Batch batch = new KvEvent.Batch(1, List.of(new KvEvent.AllBlocksCleared()), null);
     KvEventPublisher first =
         new KvEventPublisher(
-            "127.0.0.1", 0, null, "t", KvEventCodec.Encoding.ARRAY, KvEventCodec.HashForm.INT64, 100);
+            "127.0.0.1",
+            0,
+            null,
+            "t",
+            KvEventCodec.Encoding.ARRAY,
+            KvEventCodec.HashForm.INT64,
+            100);
     int port = first.port();
     try (KvEventSubscriber sub =
         new KvEventSubscriber(
@@ -181,7 +228,13 @@ class KvEventsIT {
       // The engine comes back on the same port with fresh sequence numbers.
       KvEventPublisher second =
           new KvEventPublisher(
-              "127.0.0.1", port, null, "t", KvEventCodec.Encoding.ARRAY, KvEventCodec.HashForm.INT64, 100);
+              "127.0.0.1",
+              port,
+              null,
+              "t",
+              KvEventCodec.Encoding.ARRAY,
+              KvEventCodec.HashForm.INT64,
+              100);
       try {
         deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!log.contains("reset") && System.nanoTime() < deadline) {

@@ -14,7 +14,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** /metrics carries vLLM's names, types, labels and buckets, as parsed by Prometheus's own parsers. */
+/**
+ * /metrics carries vLLM's names, types, labels and buckets, as parsed by Prometheus's own parsers.
+ */
 class EngineMetricsIT {
 
   static final String MODEL = "meta-llama/Llama-3.1-8B-Instruct";
@@ -23,9 +25,16 @@ class EngineMetricsIT {
   void exportsVllmMetricsThatRealParsersRead() throws Exception {
     try (SimulatedEngine engine =
         SimulatedEngine.start(
-            EngineSettings.defaults().port(0).timeScale(20).maxModelLen(4096).legacyMetricNames(true))) {
+            EngineSettings.defaults()
+                .port(0)
+                .timeScale(20)
+                .maxModelLen(4096)
+                .legacyMetricNames(true))) {
       TestHttp http = new TestHttp(engine.baseUrl());
-      String prompt = "{\"prompt\":\"" + "tell me about the sea ".repeat(10) + "\",\"max_tokens\":8,\"ignore_eos\":true}";
+      String prompt =
+          "{\"prompt\":\""
+              + "tell me about the sea ".repeat(10)
+              + "\",\"max_tokens\":8,\"ignore_eos\":true}";
       http.post("/v1/completions", prompt);
       http.post("/v1/completions", prompt); // a prefix-cache hit
       TestHttp.Reply r = http.get("/metrics");
@@ -89,7 +98,19 @@ class EngineMetricsIT {
       assertThat(buckets(f, "vllm:iteration_tokens_total"))
           .containsExactly(withInf(VllmMetricNames.ITERATION_TOKEN_BUCKETS));
       assertThat(buckets(f, "vllm:request_prompt_tokens"))
-          .containsExactly(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, Double.POSITIVE_INFINITY);
+          .containsExactly(
+              1.0,
+              2.0,
+              5.0,
+              10.0,
+              20.0,
+              50.0,
+              100.0,
+              200.0,
+              500.0,
+              1000.0,
+              2000.0,
+              Double.POSITIVE_INFINITY);
 
       Sample info = f.get("vllm:cache_config_info").samples().get(0);
       assertThat(info.value()).isEqualTo(1);
@@ -103,11 +124,18 @@ class EngineMetricsIT {
 
   @Test
   void twoEnginesInOneJvmKeepSeparateCounts() throws Exception {
-    try (SimulatedEngine a = SimulatedEngine.start(EngineSettings.defaults().port(0).timeScale(50).maxModelLen(2048));
-        SimulatedEngine b = SimulatedEngine.start(EngineSettings.defaults().port(0).timeScale(50).maxModelLen(2048))) {
-      new TestHttp(a.baseUrl()).post("/v1/completions", "{\"prompt\":\"hi\",\"max_tokens\":3,\"ignore_eos\":true}");
-      Map<String, Family> fa = PrometheusParser.parse(new TestHttp(a.baseUrl()).get("/metrics").body());
-      Map<String, Family> fb = PrometheusParser.parse(new TestHttp(b.baseUrl()).get("/metrics").body());
+    try (SimulatedEngine a =
+            SimulatedEngine.start(
+                EngineSettings.defaults().port(0).timeScale(50).maxModelLen(2048));
+        SimulatedEngine b =
+            SimulatedEngine.start(
+                EngineSettings.defaults().port(0).timeScale(50).maxModelLen(2048))) {
+      new TestHttp(a.baseUrl())
+          .post("/v1/completions", "{\"prompt\":\"hi\",\"max_tokens\":3,\"ignore_eos\":true}");
+      Map<String, Family> fa =
+          PrometheusParser.parse(new TestHttp(a.baseUrl()).get("/metrics").body());
+      Map<String, Family> fb =
+          PrometheusParser.parse(new TestHttp(b.baseUrl()).get("/metrics").body());
       assertThat(value(fa, "vllm:generation_tokens_total", Map.of())).isEqualTo(3);
       assertThat(value(fb, "vllm:generation_tokens_total", Map.of())).isZero();
     }

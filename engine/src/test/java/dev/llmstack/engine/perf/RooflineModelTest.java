@@ -30,9 +30,11 @@ class RooflineModelTest {
   @Test
   void decodeAtBatchOneIsBoundByReadingTheWeights() {
     double itl = Calibration.decodeSeconds(H100_8B, 1, 1024) * 1000;
-    // Published and roofline anchors put 8B BF16 on one H100 at 6-8 ms per token (docs/calibration.md).
+    // Published and roofline anchors put 8B BF16 on one H100 at 6-8 ms per token
+    // (docs/calibration.md).
     assertThat(itl).isBetween(6.0, 8.0);
-    double a100 = Calibration.decodeSeconds(Profiles.load("llama-3.1-8b@a100-40gb"), 1, 1024) * 1000;
+    double a100 =
+        Calibration.decodeSeconds(Profiles.load("llama-3.1-8b@a100-40gb"), 1, 1024) * 1000;
     // Measured: 75 tok/s at concurrency 1 on an A100 40GB (13.3 ms).
     assertThat(a100).isBetween(13.3 * 0.9, 13.3 * 1.1);
   }
@@ -85,7 +87,9 @@ class RooflineModelTest {
     Path mine = dir.resolve("mine.json");
     String json =
         new String(
-                RooflineModelTest.class.getResourceAsStream("/profiles/llama-3.1-8b@h100.json").readAllBytes())
+                RooflineModelTest.class
+                    .getResourceAsStream("/profiles/llama-3.1-8b@h100.json")
+                    .readAllBytes())
             .replace("\"llama-3.1-8b@h100\"", "\"my-profile\"");
     Files.writeString(mine, json);
     assertThat(Profiles.load(mine.toString()).id()).isEqualTo("my-profile");

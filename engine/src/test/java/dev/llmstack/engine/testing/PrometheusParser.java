@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Parses a Prometheus text exposition with the reference parser of the official Python client
- * ({@code prometheus_client.parser}, Debian's python3-prometheus-client, which CI installs), and checks it with
- * {@code promtool check metrics} from Debian's prometheus package for parse errors. A missing tool fails the
- * test with a clear message rather than passing silently.
+ * ({@code prometheus_client.parser}, Debian's python3-prometheus-client, which CI installs), and
+ * checks it with {@code promtool check metrics} from Debian's prometheus package for parse errors.
+ * A missing tool fails the test with a clear message rather than passing silently.
  */
 public final class PrometheusParser {
 
@@ -41,7 +41,8 @@ public final class PrometheusParser {
   public static Map<String, Family> parse(String text) throws IOException, InterruptedException {
     Path python = Path.of("/usr/bin/python3");
     if (!Files.isExecutable(python)) {
-      throw new AssertionError("needs /usr/bin/python3 with python3-prometheus-client (apt-get install)");
+      throw new AssertionError(
+          "needs /usr/bin/python3 with python3-prometheus-client (apt-get install)");
     }
     String out = run(List.of(python.toString(), "-c", PY), text);
     JsonNode root = TestHttp.JSON.readTree(out);
@@ -53,21 +54,28 @@ public final class PrometheusParser {
         s.get("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
         samples.add(new Sample(s.get("name").asText(), labels, s.get("value").asDouble()));
       }
-      families.put(f.get("name").asText(), new Family(f.get("name").asText(), f.get("type").asText(), samples));
+      families.put(
+          f.get("name").asText(),
+          new Family(f.get("name").asText(), f.get("type").asText(), samples));
     }
     return families;
   }
 
   /**
-   * Runs promtool's parser over the text; returns its parse errors. Style lint remarks are not errors: vLLM's
-   * own names break promtool's style rules (':' in names, a histogram named iteration_tokens_total).
+   * Runs promtool's parser over the text; returns its parse errors. Style lint remarks are not
+   * errors: vLLM's own names break promtool's style rules (':' in names, a histogram named
+   * iteration_tokens_total).
    */
-  public static List<String> promtoolProblems(String text) throws IOException, InterruptedException {
+  public static List<String> promtoolProblems(String text)
+      throws IOException, InterruptedException {
     Path promtool = Path.of("/usr/bin/promtool");
     if (!Files.isExecutable(promtool)) {
       throw new AssertionError("needs promtool (apt-get install prometheus)");
     }
-    Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(promtool.toString(), "check", "metrics")
+            .redirectErrorStream(true)
+            .start();
     p.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -81,7 +89,8 @@ public final class PrometheusParser {
     return problems;
   }
 
-  private static String run(List<String> cmd, String stdin) throws IOException, InterruptedException {
+  private static String run(List<String> cmd, String stdin)
+      throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).start();
     p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
     p.getOutputStream().close();

@@ -66,8 +66,19 @@ public final class KvEventSubscriber implements AutoCloseable {
     return replayed;
   }
 
+  private ZMQ.Socket dealer;
+
   private void run() {
     try (ZContext ctx = new ZContext()) {
+      if (replayEndpoint != null) {
+        // One replay connection for the subscriber's life: opening a fresh socket per gap sometimes
+        // lost the
+        // reply (seen with JeroMQ 0.6), and a standing connection also answers faster.
+        dealer = ctx.createSocket(SocketType.DEALER);
+        dealer.setLinger(0);
+        dealer.setReceiveTimeOut(2000);
+        dealer.connect(replayEndpoint);
+      }
       ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
       sub.setLinger(0);
       sub.setReceiveTimeOut(100);
@@ -117,35 +128,30 @@ public final class KvEventSubscriber implements AutoCloseable {
 
   /** Fetches batches {@code from .. until-1} from the replay socket and delivers them. */
   private void replay(ZContext ctx, long from, long until) {
-    ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER);
-    try {
-      dealer.setLinger(0);
-      dealer.setReceiveTimeOut(2000);
-      dealer.connect(replayEndpoint);
-      dealer.sendMore(new byte[0]);
-      dealer.send(ByteBuffer.allocate(8).putLong(from).array());
-      while (!closed) {
-        byte[] first = dealer.recv();
-        if (first == null) {
-          LOG.warning(endpoint + ": replay timed out");
-          return;
-        }
-        byte[] seqBytes = first.length == 0 && dealer.hasReceiveMore() ? dealer.recv() : first;
-        byte[] payload = dealer.hasReceiveMore() ? dealer.recv() : new byte[0];
-        while (dealer.hasReceiveMore()) {
-          dealer.recv();
-        }
-        long s = ByteBuffer.wrap(seqBytes).getLong();
-        if (s < 0) {
-          return; // end marker
-        }
-        if (s > lastSeq && s < until) {
-          deliver(s, payload);
-          replayed++;
-        }
+    dealer.sendMore(new byte[0]);
+    dealer.send(ByteBuffer.allocate(8).putLong(from).array());
+    while (!closed) {
+      byte[] first = dealer.recv();
+      if (first == null) {
+        LOG.warning(endpoint + ": replay timed out");
+        return;
       }
-    } finally {
-      dealer.close();
+      byte[] seqBytes = first.length == 0 && dealer.hasReceiveMore() ? dealer.recv() : first;
+      byte[] payload = dealer.hasReceiveMore() ? dealer.recv() : new byte[0];
+      while (dealer.hasReceiveMore()) {
+        dealer.recv();
+      }
+      if (seqBytes.length != 8) {
+        continue;
+      }
+      long s = ByteBuffer.wrap(seqBytes).getLong();
+      if (s < 0) {
+        return; // end marker
+      }
+      if (s > lastSeq && s < until) {
+        deliver(s, payload);
+        replayed++;
+      }
     }
   }
 

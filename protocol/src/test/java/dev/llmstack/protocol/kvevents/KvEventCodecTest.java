@@ -17,7 +17,9 @@ class KvEventCodecTest {
     p.packArrayHeader(2).packDouble(1732400000.5);
     p.packArrayHeader(3);
     p.packArrayHeader(7).packString("BlockStored");
-    p.packArrayHeader(2).packLong(11).packBigInteger(new java.math.BigInteger("18446744073709551615"));
+    p.packArrayHeader(2)
+        .packLong(11)
+        .packBigInteger(new java.math.BigInteger("18446744073709551615"));
     p.packNil();
     p.packArrayHeader(4).packInt(1).packInt(2).packInt(3).packInt(4);
     p.packInt(2).packNil().packString("GPU");
@@ -73,7 +75,13 @@ class KvEventCodecTest {
     p.packArrayHeader(1).packLong(3);
     p.packLong(2);
     p.packArrayHeader(1).packInt(5);
-    p.packInt(1).packNil().packString("CPU").packString("adapter").packNil().packInt(0).packString("full");
+    p.packInt(1)
+        .packNil()
+        .packString("CPU")
+        .packString("adapter")
+        .packNil()
+        .packInt(0)
+        .packString("full");
     p.packArrayHeader(2).packString("FutureEvent").packInt(1);
     KvEvent.Batch b = KvEventCodec.decode(p.toByteArray());
     assertThat(b.events()).hasSize(1);
@@ -90,7 +98,13 @@ class KvEventCodecTest {
             12.25,
             List.of(
                 new KvEvent.BlockStored(
-                    new long[] {Long.MIN_VALUE, 42, -7}, 99L, new int[] {1, 2, 3}, 1, null, "GPU", null),
+                    new long[] {Long.MIN_VALUE, 42, -7},
+                    99L,
+                    new int[] {1, 2, 3},
+                    1,
+                    null,
+                    "GPU",
+                    null),
                 new KvEvent.BlockRemoved(new long[] {-7}, "GPU"),
                 new KvEvent.AllBlocksCleared()),
             3);

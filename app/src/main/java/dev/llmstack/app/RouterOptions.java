@@ -1,0 +1,107 @@
+package dev.llmstack.app;
+
+import dev.llmstack.router.RouterSettings;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The router's command-line options, shared by {@code llmstack router} and {@code llmstack up}. */
+final class RouterOptions {
+
+  @Option(
+      names = "--policy",
+      defaultValue = "least-outstanding",
+      description =
+          "Routing policy: round-robin, least-outstanding, power-of-two, session (default: ${DEFAULT-VALUE}).")
+  String policy;
+
+  @Option(
+      names = "--session-header",
+      defaultValue = "x-session-id",
+      description = "Header naming a session for the session policy (else the body's user field).")
+  String sessionHeader;
+
+  @Option(
+      names = "--session-load-factor",
+      defaultValue = "1.25",
+      description = "Bounded-load factor of the session policy.")
+  double sessionLoadFactor;
+
+  @Option(
+      names = "--max-body-bytes",
+      defaultValue = "33554432",
+      description = "Largest request body (default: 32 MiB).")
+  int maxBodyBytes;
+
+  @Option(
+      names = "--max-attempts",
+      defaultValue = "3",
+      description = "Engines tried per request at most.")
+  int maxAttempts;
+
+  @Option(
+      names = "--retry-budget",
+      defaultValue = "0.2",
+      description = "Retries allowed as a fraction of requests.")
+  double retryBudget;
+
+  @Option(
+      names = "--health-interval-ms",
+      defaultValue = "2000",
+      description = "Active /health probe interval.")
+  long healthIntervalMs;
+
+  @Option(
+      names = "--scrape-interval-ms",
+      defaultValue = "1000",
+      description = "Engine /metrics scrape interval.")
+  long scrapeIntervalMs;
+
+  @Option(
+      names = "--scrape-timeout-ms",
+      defaultValue = "1000",
+      description = "Timeout of probes and scrapes.")
+  long scrapeTimeoutMs;
+
+  @Option(
+      names = "--first-byte-timeout-ms",
+      defaultValue = "300000",
+      description =
+          "Move a request to another engine if none of its response arrives in this time; 0 waits.")
+  long firstByteTimeoutMs;
+
+  @Option(
+      names = "--io-threads",
+      defaultValue = "0",
+      description = "Event-loop threads (0: one per core).")
+  int ioThreads;
+
+  @Option(
+      names = "--drain-seconds",
+      defaultValue = "30",
+      description = "On shutdown, let streams finish this long.")
+  int drainSeconds;
+
+  RouterSettings apply(RouterSettings s) {
+    return s.policy(policy)
+        .sessionHeader(sessionHeader)
+        .sessionLoadFactor(sessionLoadFactor)
+        .maxBodyBytes(maxBodyBytes)
+        .maxAttempts(maxAttempts)
+        .retryBudgetRatio(retryBudget)
+        .healthIntervalMs(healthIntervalMs)
+        .scrapeIntervalMs(scrapeIntervalMs)
+        .monitorTimeoutMs(scrapeTimeoutMs)
+        .firstByteTimeoutMs(firstByteTimeoutMs)
+        .ioThreads(ioThreads)
+        .drainSeconds(drainSeconds);
+  }
+
+  static List<String> split(String csv) {
+    return csv == null || csv.isBlank() ? List.of() : List.of(csv.split(","));
+  }
+
+  static Path path(String p) {
+    return p == null ? null : Path.of(p);
+  }
+}
