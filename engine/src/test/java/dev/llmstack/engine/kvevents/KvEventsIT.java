@@ -245,6 +245,7 @@ class KvEventsIT {
         second.close();
       }
       assertThat(log).contains("reset");
+      assertThat(sub.lastSequence()).isNotNegative();
     }
   }
 }
