@@ -6,7 +6,10 @@ package dev.llmstack.engine.core;
  */
 public interface SequenceListener {
 
-  /** A token was generated at engine time {@code nanos}; {@code text} is its decoded text. */
+  /**
+   * A token was generated at engine time {@code nanos}; {@code text} is its decoded text. When it is the last
+   * token, {@link Sequence#finishReason()} is already set; {@link #onFinish} follows.
+   */
   void onToken(Sequence seq, int tokenId, String text, long nanos);
 
   /** The sequence ended; no more calls follow. */

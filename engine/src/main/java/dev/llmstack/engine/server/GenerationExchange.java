@@ -123,6 +123,10 @@ final class GenerationExchange implements SequenceListener {
       }
       pendingIds[pendingCount] = tokenId;
       pendingTexts[pendingCount++] = tokenText;
+      if (s.finishReason() != null) {
+        finishReason = s.finishReason(); // the last token: its chunk carries finish_reason
+        finishedSeq = s;
+      }
       scheduleFlushLocked();
     }
   }

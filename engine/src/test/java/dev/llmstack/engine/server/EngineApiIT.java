@@ -148,6 +148,20 @@ class EngineApiIT {
   }
 
   @Test
+  void theLastTokenTravelsWithFinishReason() throws IOException {
+    for (int i = 0; i < 20; i++) {
+      List<String> events =
+          http.stream(
+              "/v1/completions",
+              "{\"prompt\":\"Once\",\"max_tokens\":3,\"ignore_eos\":true,\"stream\":true}");
+      assertThat(events).hasSize(3 + 1);
+      JsonNode last = TestHttp.JSON.readTree(events.get(2));
+      assertThat(last.at("/choices/0/finish_reason").asText()).isEqualTo("length");
+      assertThat(last.at("/choices/0/text").asText()).isNotEmpty();
+    }
+  }
+
+  @Test
   void streamWithoutIncludeUsageHasNoUsageChunk() {
     List<String> events =
         http.stream(
