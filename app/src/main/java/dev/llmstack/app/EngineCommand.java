@@ -5,7 +5,6 @@ import dev.llmstack.engine.SimulatedEngine;
 import dev.llmstack.engine.server.Faults;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -175,17 +174,7 @@ final class EngineCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     SimulatedEngine engine = SimulatedEngine.start(settings());
     System.out.println("llmstack engine: " + engine.describe());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      System.out.println("llmstack engine: draining and stopping");
-                      engine.close();
-                      stopped.countDown();
-                    }));
-    stopped.await();
+    ShutdownHook.awaitThenRun("llmstack engine", engine::close);
     return 0;
   }
 }

@@ -3,7 +3,6 @@ package dev.llmstack.app;
 import dev.llmstack.router.Router;
 import dev.llmstack.router.RouterSettings;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -84,17 +83,7 @@ final class RouterCommand implements Callable<Integer> {
             + " ("
             + String.join(", ", router.sources())
             + ")");
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      System.out.println("llmstack router: draining and stopping");
-                      router.close();
-                      stopped.countDown();
-                    }));
-    stopped.await();
+    ShutdownHook.awaitThenRun("llmstack router", router::close);
     return 0;
   }
 }

@@ -7,7 +7,6 @@ import dev.llmstack.router.RouterSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -144,18 +143,12 @@ final class UpCommand implements Callable<Integer> {
       throw e;
     }
     Router r = router;
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      System.out.println("llmstack up: stopping router and engines");
-                      r.close();
-                      started.forEach(SimulatedEngine::close);
-                      stopped.countDown();
-                    }));
-    stopped.await();
+    ShutdownHook.awaitThenRun(
+        "llmstack up",
+        () -> {
+          r.close();
+          started.forEach(SimulatedEngine::close);
+        });
     return 0;
   }
 

@@ -293,7 +293,8 @@ public final class EngineCore {
       observer.onInterToken(now - seq.lastTokenNanos);
     }
     seq.lastTokenNanos = now;
-    // Known before the listener hears the token, so the last token and finish_reason travel together.
+    // Known before the listener hears the token, so the last token and finish_reason travel
+    // together.
     seq.finishReason = reason;
     seq.listener().onToken(seq, token, text, now);
     if (reason != null) {

@@ -7,8 +7,8 @@ package dev.llmstack.engine.core;
 public interface SequenceListener {
 
   /**
-   * A token was generated at engine time {@code nanos}; {@code text} is its decoded text. When it is the last
-   * token, {@link Sequence#finishReason()} is already set; {@link #onFinish} follows.
+   * A token was generated at engine time {@code nanos}; {@code text} is its decoded text. When it
+   * is the last token, {@link Sequence#finishReason()} is already set; {@link #onFinish} follows.
    */
   void onToken(Sequence seq, int tokenId, String text, long nanos);
 

@@ -16,7 +16,7 @@ import java.util.function.Function;
  * <p>Other threads talk to the core only through the inbox; the scheduler thread drains it before
  * each step, so a client's disconnect frees its KV blocks before the next step starts.
  */
-public final class RealTimeDriver implements AutoCloseable {
+public final class RealTimeDriver implements EngineClock, AutoCloseable {
 
   private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -48,6 +48,7 @@ public final class RealTimeDriver implements AutoCloseable {
   }
 
   /** Current engine time in nanoseconds since the driver was created. */
+  @Override
   public long now() {
     return (long) ((System.nanoTime() - wallOrigin) * timeScale);
   }

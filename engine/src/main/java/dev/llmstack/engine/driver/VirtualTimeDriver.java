@@ -11,7 +11,7 @@ import java.util.PriorityQueue;
  * from event to event (a step's end, a scheduled arrival), so an hour of traffic runs in seconds.
  * This is the driver of the capacity-planning twin.
  */
-public final class VirtualTimeDriver {
+public final class VirtualTimeDriver implements EngineClock {
 
   /** One engine under this driver. */
   public final class Engine {
@@ -69,6 +69,7 @@ public final class VirtualTimeDriver {
   }
 
   /** Current virtual time in nanoseconds. */
+  @Override
   public long now() {
     return now;
   }
