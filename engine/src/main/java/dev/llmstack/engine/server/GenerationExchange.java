@@ -9,7 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponse;
@@ -307,24 +306,6 @@ final class GenerationExchange implements SequenceListener {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
     ctx.writeAndFlush(resp).addListener(closeIfNeeded());
-    complete();
-  }
-
-  /** Ends the stream with an in-band error (vLLM keeps status 200 once streaming started). */
-  void failStream(String message) {
-    if (completed) {
-      return;
-    }
-    if (!headerSent) {
-      completed = true;
-      onDone.run();
-      return;
-    }
-    byte[] err = dev.llmstack.protocol.openai.OpenAiError.internal(message).toJson();
-    ByteBuf buf = ctx.alloc().buffer(err.length + 32);
-    buf.writeBytes(DATA).writeBytes(err).writeBytes(ascii("\n\n")).writeBytes(DONE);
-    ctx.write(new DefaultHttpContent(buf));
-    ctx.writeAndFlush(new DefaultLastHttpContent()).addListener(closeIfNeeded());
     complete();
   }
 
