@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       RouterCommand.class,
       EngineCommand.class,
       BenchEngineCommand.class,
+      BenchRouterCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -24,7 +24,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,17 +44,31 @@ import java.util.concurrent.TimeUnit;
 final class ProxyExchange {
 
   /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
-  private static final Set<String> HOP_BY_HOP =
-      Set.of(
-          "connection",
-          "keep-alive",
-          "proxy-connection",
-          "proxy-authenticate",
-          "proxy-authorization",
-          "te",
-          "trailer",
-          "transfer-encoding",
-          "upgrade");
+  private static final io.netty.util.AsciiString[] HOP_BY_HOP_NAMES = {
+    HttpHeaderNames.CONNECTION,
+    HttpHeaderNames.KEEP_ALIVE,
+    HttpHeaderNames.PROXY_CONNECTION,
+    HttpHeaderNames.PROXY_AUTHENTICATE,
+    HttpHeaderNames.PROXY_AUTHORIZATION,
+    HttpHeaderNames.TE,
+    HttpHeaderNames.TRAILER,
+    HttpHeaderNames.TRANSFER_ENCODING,
+    HttpHeaderNames.UPGRADE
+  };
+
+  /** Header maps for copies of headers Netty already validated when it decoded them. */
+  private static final io.netty.handler.codec.http.DefaultHttpHeadersFactory UNVALIDATED =
+      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+
+  /**
+   * First-byte deadlines on a hashed wheel: O(1) to arm and cancel, where a scheduled task on the
+   * event loop costs a priority-queue insert and removal for every request.
+   */
+  private static final io.netty.util.HashedWheelTimer DEADLINES =
+      new io.netty.util.HashedWheelTimer(
+          r -> Thread.ofPlatform().name("first-byte-deadlines").daemon(true).unstarted(r),
+          100,
+          TimeUnit.MILLISECONDS);
 
   static final String ENGINE_HEADER = "x-llmstack-engine";
   static final String ROUTE_HEADER = "x-llmstack-route";
@@ -88,7 +101,7 @@ final class ProxyExchange {
   private boolean eventStream;
   private int status;
   private String lastError;
-  private ScheduledFuture<?> firstByteTimer;
+  private io.netty.util.Timeout firstByteTimer;
   private boolean released;
 
   ProxyExchange(
@@ -178,7 +191,9 @@ final class ProxyExchange {
             request.protocolVersion(),
             request.method(),
             request.uri(),
-            request.content().retainedDuplicate());
+            request.content().retainedDuplicate(),
+            UNVALIDATED,
+            UNVALIDATED);
     copyHeaders(request.headers(), out.headers());
     out.headers()
         .set(HttpHeaderNames.HOST, backend.endpoint().host() + ":" + backend.endpoint().port())
@@ -194,20 +209,26 @@ final class ProxyExchange {
     long timeout = rc.settings().firstByteTimeoutMs();
     if (timeout > 0) {
       firstByteTimer =
-          client
-              .executor()
-              .schedule(
-                  () -> {
-                    if (state == State.WAITING_HEAD && upstream == ch) {
-                      Channel c = upstream;
-                      detachUpstream();
-                      c.close();
-                      upstreamFailed(
-                          "no response from " + backend.id() + " within " + timeout + " ms");
-                    }
-                  },
-                  timeout,
-                  TimeUnit.MILLISECONDS);
+          DEADLINES.newTimeout(
+              t ->
+                  client
+                      .executor()
+                      .execute(
+                          () -> {
+                            if (state == State.WAITING_HEAD && upstream == ch) {
+                              Channel c = upstream;
+                              detachUpstream();
+                              c.close();
+                              upstreamFailed(
+                                  "no response from "
+                                      + backend.id()
+                                      + " within "
+                                      + timeout
+                                      + " ms");
+                            }
+                          }),
+              timeout,
+              TimeUnit.MILLISECONDS);
     }
   }
 
@@ -259,7 +280,8 @@ final class ProxyExchange {
     upstreamKeepAlive = HttpUtil.isKeepAlive(r);
     String ct = r.headers().get(HttpHeaderNames.CONTENT_TYPE);
     eventStream = ct != null && ct.startsWith("text/event-stream");
-    DefaultHttpResponse head = new DefaultHttpResponse(r.protocolVersion(), r.status());
+    DefaultHttpResponse head =
+        new DefaultHttpResponse(r.protocolVersion(), r.status(), UNVALIDATED);
     copyHeaders(r.headers(), head.headers());
     if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
       HttpUtil.setTransferEncodingChunked(head, true);
@@ -410,32 +432,50 @@ final class ProxyExchange {
 
   private void cancelTimer() {
     if (firstByteTimer != null) {
-      firstByteTimer.cancel(false);
+      firstByteTimer.cancel();
       firstByteTimer = null;
     }
   }
 
   private static void copyHeaders(HttpHeaders from, HttpHeaders to) {
-    Set<String> connectionTokens = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (String v : from.getAll(HttpHeaderNames.CONNECTION)) {
-      for (String token : v.split(",")) {
-        connectionTokens.add(token.trim());
+    // Headers the Connection header names are hop-by-hop too (rare; only then is a set built).
+    Set<String> connectionTokens = null;
+    String connection = from.get(HttpHeaderNames.CONNECTION);
+    if (connection != null && connection.indexOf(',') >= 0
+        || connection != null
+            && !connection.equalsIgnoreCase("keep-alive")
+            && !connection.equalsIgnoreCase("close")) {
+      connectionTokens = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+      for (String v : from.getAll(HttpHeaderNames.CONNECTION)) {
+        for (String token : v.split(",")) {
+          connectionTokens.add(token.trim());
+        }
       }
     }
-    from.forEach(
-        e -> {
-          String name = e.getKey();
-          String lower = name.toLowerCase(java.util.Locale.ROOT);
-          if (!HOP_BY_HOP.contains(lower)
-              && !connectionTokens.contains(name)
-              && !lower.equals("content-length")
-              && !lower.equals("host")) {
-            to.add(name, e.getValue());
-          }
-        });
+    var it = from.iteratorCharSequence();
+    while (it.hasNext()) {
+      var e = it.next();
+      CharSequence name = e.getKey();
+      if (isHopByHop(name)
+          || io.netty.util.AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+          || io.netty.util.AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.HOST)
+          || (connectionTokens != null && connectionTokens.contains(name.toString()))) {
+        continue;
+      }
+      to.add(name, e.getValue());
+    }
     String length = from.get(HttpHeaderNames.CONTENT_LENGTH);
     if (length != null) {
       to.set(HttpHeaderNames.CONTENT_LENGTH, length);
     }
+  }
+
+  private static boolean isHopByHop(CharSequence name) {
+    for (io.netty.util.AsciiString h : HOP_BY_HOP_NAMES) {
+      if (io.netty.util.AsciiString.contentEqualsIgnoreCase(name, h)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

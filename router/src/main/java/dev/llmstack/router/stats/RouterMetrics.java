@@ -119,6 +119,33 @@ public final class RouterMetrics implements RouterObserver {
         .register(registry);
   }
 
+  /** Per-engine series handles, so the data path does no label lookups. */
+  private record EngineSeries(
+      io.prometheus.metrics.core.datapoints.DistributionDataPoint firstByte,
+      io.prometheus.metrics.core.datapoints.DistributionDataPoint duration) {}
+
+  private final java.util.concurrent.ConcurrentHashMap<String, EngineSeries> series =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.ConcurrentHashMap<
+          String, io.prometheus.metrics.core.datapoints.CounterDataPoint>
+      counters = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private EngineSeries seriesOf(String engine) {
+    return series.computeIfAbsent(
+        engine, e -> new EngineSeries(firstByte.labelValues(e), duration.labelValues(e)));
+  }
+
+  private io.prometheus.metrics.core.datapoints.CounterDataPoint requestCounter(
+      String engine, String model, int status) {
+    String key = engine + '\u0000' + model + '\u0000' + status;
+    io.prometheus.metrics.core.datapoints.CounterDataPoint c = counters.get(key);
+    if (c == null) {
+      c = requests.labelValues(engine, model, Integer.toString(status));
+      counters.put(key, c);
+    }
+    return c;
+  }
+
   @Override
   public void routed(String policy, Decision decision, boolean retry) {
     decisions.labelValues(policy, reasonKind(decision.reason())).inc();
@@ -126,7 +153,7 @@ public final class RouterMetrics implements RouterObserver {
 
   @Override
   public void firstByte(String engine, long nanos) {
-    firstByte.labelValues(engine).observe(nanos / 1e9);
+    seriesOf(engine).firstByte().observe(nanos / 1e9);
   }
 
   @Override
@@ -141,8 +168,8 @@ public final class RouterMetrics implements RouterObserver {
 
   @Override
   public void finished(String engine, String model, int status, long nanos) {
-    requests.labelValues(engine, model, Integer.toString(status)).inc();
-    duration.labelValues(engine).observe(nanos / 1e9);
+    requestCounter(engine, model, status).inc();
+    seriesOf(engine).duration().observe(nanos / 1e9);
   }
 
   @Override

@@ -1,0 +1,225 @@
+package dev.llmstack.bench.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * A small HTTP/1.1 load generator on one Netty event loop: a fixed set of keep-alive connections,
+ * either closed loop (each sends its next request as soon as the previous response ends:
+ * saturation) or open loop at a fixed rate (latency measured from each request's intended send
+ * time, so a stalled server is not hidden by the client waiting: coordinated omission corrected).
+ */
+public final class HttpLoad implements AutoCloseable {
+
+  /** What a run measured. Latencies in microseconds, to the last response byte. */
+  public record Result(double seconds, long ok, long errors, Histogram latencyMicros) {
+    public double requestsPerSecond() {
+      return ok / seconds;
+    }
+
+    public double p50Ms() {
+      return latencyMicros.getValueAtPercentile(50) / 1000.0;
+    }
+
+    public double p99Ms() {
+      return latencyMicros.getValueAtPercentile(99) / 1000.0;
+    }
+  }
+
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final String host;
+  private final int port;
+  private final String path;
+  private final byte[] body;
+
+  public HttpLoad(String host, int port, String path, byte[] body) {
+    this.host = host;
+    this.port = port;
+    this.path = path;
+    this.body = body;
+  }
+
+  public Result closed(int connections, long millis) throws InterruptedException {
+    return run(connections, 0, millis);
+  }
+
+  public Result open(int connections, double rate, long millis) throws InterruptedException {
+    return run(connections, rate, millis);
+  }
+
+  private Result run(int connections, double rate, long millis) throws InterruptedException {
+    Recorder recorder = new Recorder(3);
+    AtomicLong ok = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    long start = System.nanoTime();
+    long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
+    long interval = rate > 0 ? (long) (connections * 1e9 / rate) : 0;
+    CountDownLatch finished = new CountDownLatch(connections);
+    List<Channel> channels = new ArrayList<>();
+    for (int i = 0; i < connections; i++) {
+      long first = rate > 0 ? start + (long) (i * 1e9 / rate) : start;
+      Conn conn = new Conn(first, interval, end, recorder, ok, errors, finished);
+      Channel ch =
+          new Bootstrap()
+              .group(group)
+              .channel(NioSocketChannel.class)
+              .option(ChannelOption.TCP_NODELAY, true)
+              .handler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel c) {
+                      c.pipeline().addLast(new HttpClientCodec()).addLast(conn);
+                    }
+                  })
+              .connect(host, port)
+              .sync()
+              .channel();
+      channels.add(ch);
+      ch.eventLoop().execute(conn::scheduleNext);
+    }
+    finished.await(millis + 60_000, TimeUnit.MILLISECONDS);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    for (Channel ch : channels) {
+      ch.close();
+    }
+    return new Result(
+        Math.min(seconds, millis / 1000.0 + 0.001),
+        ok.get(),
+        errors.get(),
+        recorder.getIntervalHistogram());
+  }
+
+  private final class Conn extends SimpleChannelInboundHandler<HttpObject> {
+    private final long interval;
+    private final long end;
+    private final Recorder recorder;
+    private final AtomicLong ok;
+    private final AtomicLong errors;
+    private final CountDownLatch finished;
+    private long intended;
+    private boolean failed;
+    private ChannelHandlerContext ctx;
+    private boolean done;
+
+    Conn(
+        long first,
+        long interval,
+        long end,
+        Recorder recorder,
+        AtomicLong ok,
+        AtomicLong errors,
+        CountDownLatch finished) {
+      this.intended = first;
+      this.interval = interval;
+      this.end = end;
+      this.recorder = recorder;
+      this.ok = ok;
+      this.errors = errors;
+      this.finished = finished;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      this.ctx = ctx;
+    }
+
+    void scheduleNext() {
+      if (intended >= end) {
+        finish();
+        return;
+      }
+      long wait = intended - System.nanoTime();
+      if (wait > 0) {
+        ctx.executor().schedule(this::send, wait, TimeUnit.NANOSECONDS);
+      } else {
+        send();
+      }
+    }
+
+    private void send() {
+      if (interval == 0) {
+        intended = System.nanoTime(); // closed loop: a request starts when it is sent
+      }
+      FullHttpRequest req =
+          new DefaultFullHttpRequest(
+              HttpVersion.HTTP_1_1, HttpMethod.POST, path, Unpooled.wrappedBuffer(body));
+      req.headers()
+          .set(HttpHeaderNames.HOST, host + ":" + port)
+          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+          .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+      failed = false;
+      ctx.writeAndFlush(req);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext c, HttpObject msg) {
+      if (msg instanceof HttpResponse r && r.status().code() != 200) {
+        failed = true;
+      }
+      if (msg instanceof LastHttpContent) {
+        long now = System.nanoTime();
+        if (failed) {
+          errors.incrementAndGet();
+        } else {
+          ok.incrementAndGet();
+          recorder.recordValue(Math.max(1, (now - intended) / 1000));
+        }
+        intended = interval == 0 ? now : intended + interval;
+        scheduleNext();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext c) {
+      if (!done) {
+        errors.incrementAndGet();
+        finish();
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+      c.close();
+    }
+
+    private void finish() {
+      if (!done) {
+        done = true;
+        finished.countDown();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+}

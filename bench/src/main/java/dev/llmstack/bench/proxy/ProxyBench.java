@@ -1,0 +1,279 @@
+package dev.llmstack.bench.proxy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The router against nginx, in the same run on the same machine: both round-robin over the same two
+ * fast stub backends, driven by the same load generator, for small JSON requests and for SSE
+ * streams. Reports saturation requests/s (closed loop), latency at half of nginx's saturation rate
+ * (open loop, coordinated omission corrected) against going direct to a stub, and each proxy's peak
+ * RSS.
+ */
+public final class ProxyBench {
+
+  /** Settings of a run. */
+  public record Settings(Path jar, Path outDir, int seconds, int ioThreads, String nginx) {}
+
+  private record Scenario(
+      String name, byte[] body, int saturationConnections, int openConnections) {}
+
+  private final Settings settings;
+  private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public ProxyBench(Settings settings) {
+    this.settings = settings;
+  }
+
+  public ObjectNode run() throws Exception {
+    if (!Files.isExecutable(Path.of(settings.nginx()))) {
+      throw new IllegalStateException(
+          "nginx not found at " + settings.nginx() + " (apt-get install nginx-light)");
+    }
+    ObjectNode report = json.createObjectNode();
+    report.put("benchmark", "router-vs-nginx");
+    report.put("cores", Runtime.getRuntime().availableProcessors());
+    report.put("proxy_threads", settings.ioThreads());
+    report.put("seconds_per_measurement", settings.seconds());
+    ArrayNode scenarios = report.putArray("scenarios");
+    try (StubBackend s1 = new StubBackend(10, 5);
+        StubBackend s2 = new StubBackend(10, 5)) {
+      int routerPort = freePort();
+      int nginxPort = freePort();
+      Process router = startRouter(routerPort, s1.url() + "," + s2.url());
+      Path nginxDir = Files.createTempDirectory("llmstack-nginx");
+      Process nginx = startNginx(nginxDir, nginxPort, s1.port(), s2.port());
+      try {
+        awaitPort(routerPort, router);
+        awaitPort(nginxPort, nginx);
+        awaitRouterReady(routerPort);
+        byte[] chat =
+            "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}"
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] stream =
+            "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}"
+                .getBytes(StandardCharsets.UTF_8);
+        for (Scenario sc :
+            List.of(
+                new Scenario("small-json", chat, 64, 64),
+                new Scenario("sse-stream-10x5ms", stream, 256, 512))) {
+          scenarios.add(measure(sc, s1.port(), routerPort, nginxPort));
+        }
+        report.put("router_peak_rss_mib", peakRssKib(List.of(router.pid())) / 1024.0);
+        List<Long> nginxPids = new ArrayList<>();
+        nginxPids.add(nginx.pid());
+        nginx.children().forEach(ph -> nginxPids.add(ph.pid()));
+        report.put("nginx_peak_rss_mib", peakRssKib(nginxPids) / 1024.0);
+      } finally {
+        router.destroy();
+        nginx.destroy();
+        router.waitFor(10, TimeUnit.SECONDS);
+        nginx.waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    Files.createDirectories(settings.outDir());
+    json.writeValue(settings.outDir().resolve("router-vs-nginx.json").toFile(), report);
+    System.out.println(json.writeValueAsString(report));
+    return report;
+  }
+
+  private ObjectNode measure(Scenario sc, int directPort, int routerPort, int nginxPort)
+      throws InterruptedException {
+    ObjectNode out = json.createObjectNode();
+    out.put("scenario", sc.name());
+    long ms = settings.seconds() * 1000L;
+    int[] ports = {directPort, routerPort, nginxPort};
+    String[] names = {"direct", "router", "nginx"};
+    double[] rps = new double[3];
+    for (int i = 0; i < 3; i++) {
+      try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+        load.closed(sc.saturationConnections(), 4000); // warm-up (JIT, connection pools)
+        HttpLoad.Result r = load.closed(sc.saturationConnections(), ms);
+        rps[i] = r.requestsPerSecond();
+        ObjectNode t = out.putObject(names[i]);
+        t.put("saturation_rps", r.requestsPerSecond());
+        t.put("saturation_errors", r.errors());
+        System.out.printf(
+            Locale.ROOT,
+            "%s %s: %.0f req/s saturated%n",
+            sc.name(),
+            names[i],
+            r.requestsPerSecond());
+      }
+    }
+    double half = rps[2] / 2;
+    out.put("open_loop_rate", half);
+    double directP99 = 0;
+    for (int i = 0; i < 3; i++) {
+      try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+        HttpLoad.Result r = load.open(sc.openConnections(), half, ms);
+        ObjectNode t = (ObjectNode) out.get(names[i]);
+        t.put("half_load_p50_ms", r.p50Ms());
+        t.put("half_load_p99_ms", r.p99Ms());
+        t.put("half_load_errors", r.errors());
+        if (i == 0) {
+          directP99 = r.p99Ms();
+        } else {
+          t.put("added_p99_ms", r.p99Ms() - directP99);
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "%s %s at %.0f req/s: p50 %.2f ms p99 %.2f ms%n",
+            sc.name(),
+            names[i],
+            half,
+            r.p50Ms(),
+            r.p99Ms());
+      }
+    }
+    out.put("router_over_nginx_rps", rps[1] / rps[2]);
+    return out;
+  }
+
+  private Process startRouter(int port, String backends) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd =
+        new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    String extra =
+        System.getenv("LLMSTACK_BENCH_ROUTER_OPTS"); // e.g. a JFR recording for profiling
+    if (extra != null && !extra.isBlank()) {
+      cmd.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    cmd.addAll(
+        List.of(
+            "-jar",
+            settings.jar().toString(),
+            "router",
+            "--port",
+            Integer.toString(port),
+            "--backends",
+            backends,
+            "--policy",
+            "round-robin",
+            "--io-threads",
+            Integer.toString(settings.ioThreads())));
+    return new ProcessBuilder(cmd)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.DISCARD)
+        .start();
+  }
+
+  private Process startNginx(Path dir, int port, int stub1, int stub2) throws IOException {
+    String conf =
+        String.format(
+            Locale.ROOT,
+            """
+            worker_processes %d;
+            daemon off;
+            pid %s/nginx.pid;
+            error_log %s/error.log warn;
+            events { worker_connections 8192; }
+            http {
+              access_log off;
+              client_body_temp_path %s/body;
+              proxy_temp_path %s/proxy;
+              upstream stubs {
+                server 127.0.0.1:%d;
+                server 127.0.0.1:%d;
+                keepalive 512;
+              }
+              server {
+                listen 127.0.0.1:%d;
+                location / {
+                  proxy_pass http://stubs;
+                  proxy_http_version 1.1;
+                  proxy_set_header Connection "";
+                  proxy_buffering off;
+                }
+              }
+            }
+            """,
+            settings.ioThreads(),
+            dir,
+            dir,
+            dir,
+            dir,
+            stub1,
+            stub2,
+            port);
+    Path file = dir.resolve("nginx.conf");
+    Files.writeString(file, conf);
+    return new ProcessBuilder(settings.nginx(), "-p", dir.toString(), "-c", file.toString())
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+  }
+
+  private static long peakRssKib(List<Long> pids) {
+    long total = 0;
+    for (long pid : pids) {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+          if (line.startsWith("VmHWM:")) {
+            total += Long.parseLong(line.replaceAll("[^0-9]", ""));
+          }
+        }
+      } catch (IOException e) {
+        // the process is gone
+      }
+    }
+    return total;
+  }
+
+  private static void awaitPort(int port, Process p) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        throw new IllegalStateException("process exited with " + p.exitValue());
+      }
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("nothing listens on " + port);
+  }
+
+  private static void awaitRouterReady(int port) throws InterruptedException {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      try {
+        var r =
+            http.send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + port + "/health"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200 && r.body().contains("\"routable_engines\":2")) {
+          return;
+        }
+      } catch (IOException e) {
+        // not yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("router did not see its engines");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
