@@ -3,6 +3,8 @@ package dev.llmstack.bench.engine;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.llmstack.bench.client.SseStreamClient;
+import dev.llmstack.protocol.metrics.PrometheusText;
+import dev.llmstack.protocol.metrics.VllmMetricNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -110,18 +112,18 @@ public final class EngineCapacityBench {
       }
       // Warm up: every stream has started and the batch is steady.
       long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (metric(port, "vllm:num_requests_running") < streams
+      while (metric(port, VllmMetricNames.NUM_REQUESTS_RUNNING) < streams
           && System.nanoTime() < warmDeadline) {
         Thread.sleep(200);
       }
       Thread.sleep(2000);
-      int active = (int) metric(port, "vllm:num_requests_running");
+      int active = (int) metric(port, VllmMetricNames.NUM_REQUESTS_RUNNING);
       long cpu0 = cpuTicks(engine.pid());
       long events0 = client.totalEvents();
       double lag0 = metric(port, "llmstack:engine_step_lag_seconds_total");
       double model0 = metric(port, "llmstack:engine_step_model_seconds_total");
-      double itlSum0 = metric(port, "vllm:inter_token_latency_seconds_sum");
-      double itlCount0 = metric(port, "vllm:inter_token_latency_seconds_count");
+      double itlSum0 = metric(port, VllmMetricNames.INTER_TOKEN_LATENCY + "_sum");
+      double itlCount0 = metric(port, VllmMetricNames.INTER_TOKEN_LATENCY + "_count");
       long t0 = System.nanoTime();
       Thread.sleep(TimeUnit.SECONDS.toMillis(settings.windowSeconds()));
       long t1 = System.nanoTime();
@@ -129,8 +131,8 @@ public final class EngineCapacityBench {
       long events1 = client.totalEvents();
       double lag1 = metric(port, "llmstack:engine_step_lag_seconds_total");
       double model1 = metric(port, "llmstack:engine_step_model_seconds_total");
-      double itlSum1 = metric(port, "vllm:inter_token_latency_seconds_sum");
-      double itlCount1 = metric(port, "vllm:inter_token_latency_seconds_count");
+      double itlSum1 = metric(port, VllmMetricNames.INTER_TOKEN_LATENCY + "_sum");
+      double itlCount1 = metric(port, VllmMetricNames.INTER_TOKEN_LATENCY + "_count");
 
       double wall = (t1 - t0) / 1e9;
       double cores = (cpu1 - cpu0) / (double) CLOCK_TICKS / wall;
@@ -231,14 +233,7 @@ public final class EngineCapacityBench {
                       .build(),
                   HttpResponse.BodyHandlers.ofString())
               .body();
-      double sum = 0;
-      for (String line : text.split("\n")) {
-        if (line.startsWith(name)
-            && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
-          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return sum;
+      return PrometheusText.sums(text, java.util.Set.of(name)).getOrDefault(name, 0.0);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

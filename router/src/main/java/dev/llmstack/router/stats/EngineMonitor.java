@@ -2,6 +2,8 @@ package dev.llmstack.router.stats;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmstack.protocol.metrics.PrometheusText;
+import dev.llmstack.protocol.metrics.VllmMetricNames;
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.EngineStats;
 import java.net.URI;
@@ -29,14 +31,14 @@ public final class EngineMonitor implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(EngineMonitor.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  static final String RUNNING = "vllm:num_requests_running";
-  static final String WAITING = "vllm:num_requests_waiting";
-  static final String KV_USAGE = "vllm:kv_cache_usage_perc";
-  static final String KV_USAGE_OLD = "vllm:gpu_cache_usage_perc";
-  static final String PREFIX_QUERIES = "vllm:prefix_cache_queries_total";
-  static final String PREFIX_HITS = "vllm:prefix_cache_hits_total";
-  static final String PREFIX_QUERIES_OLD = "vllm:gpu_prefix_cache_queries_total";
-  static final String PREFIX_HITS_OLD = "vllm:gpu_prefix_cache_hits_total";
+  static final String RUNNING = VllmMetricNames.NUM_REQUESTS_RUNNING;
+  static final String WAITING = VllmMetricNames.NUM_REQUESTS_WAITING;
+  static final String KV_USAGE = VllmMetricNames.KV_CACHE_USAGE;
+  static final String KV_USAGE_OLD = VllmMetricNames.GPU_CACHE_USAGE_OLD;
+  static final String PREFIX_QUERIES = VllmMetricNames.PREFIX_CACHE_QUERIES;
+  static final String PREFIX_HITS = VllmMetricNames.PREFIX_CACHE_HITS;
+  static final String PREFIX_QUERIES_OLD = VllmMetricNames.GPU_PREFIX_CACHE_QUERIES_OLD;
+  static final String PREFIX_HITS_OLD = VllmMetricNames.GPU_PREFIX_CACHE_HITS_OLD;
   private static final Set<String> WANTED =
       Set.of(
           RUNNING,

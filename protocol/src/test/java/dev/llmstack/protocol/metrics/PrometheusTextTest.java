@@ -1,4 +1,4 @@
-package dev.llmstack.router.stats;
+package dev.llmstack.protocol.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
