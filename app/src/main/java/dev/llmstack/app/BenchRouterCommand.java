@@ -42,7 +42,7 @@ final class BenchRouterCommand implements Callable<Integer> {
     Path jar =
         Path.of(
             BenchRouterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-    new ProxyBench(new ProxyBench.Settings(jar, out, seconds, threads, nginx)).run();
+    new ProxyBench(new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin)).run();
     return 0;
   }
 }

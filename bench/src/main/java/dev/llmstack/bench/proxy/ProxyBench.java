@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 public final class ProxyBench {
 
   /** Settings of a run. */
-  public record Settings(Path jar, Path outDir, int seconds, int ioThreads, String nginx) {}
+  public record Settings(
+      Path jar, Path outDir, int seconds, int ioThreads, String nginx, boolean pin) {}
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -38,16 +39,20 @@ public final class ProxyBench {
     this.settings = settings;
   }
 
+  private static final String TASKSET = "/usr/bin/taskset";
+
   public ObjectNode run() throws Exception {
     if (!Files.isExecutable(Path.of(settings.nginx()))) {
       throw new IllegalStateException(
           "nginx not found at " + settings.nginx() + " (apt-get install nginx-light)");
     }
+    boolean pinned = settings.pin() && pinSelf();
     ObjectNode report = json.createObjectNode();
     report.put("benchmark", "router-vs-nginx");
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("proxy_threads", settings.ioThreads());
     report.put("seconds_per_measurement", settings.seconds());
+    report.put("pinned", pinned);
     ArrayNode scenarios = report.putArray("scenarios");
     try (StubBackend s1 = new StubBackend(10, 5);
         StubBackend s2 = new StubBackend(10, 5)) {
@@ -211,10 +216,45 @@ public final class ProxyBench {
             port);
     Path file = dir.resolve("nginx.conf");
     Files.writeString(file, conf);
-    return new ProcessBuilder(settings.nginx(), "-p", dir.toString(), "-c", file.toString())
+    List<String> cmd = new ArrayList<>(settings.pin() ? proxyCpu() : List.of());
+    cmd.addAll(List.of(settings.nginx(), "-p", dir.toString(), "-c", file.toString()));
+    return new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.INHERIT)
         .start();
+  }
+
+  /**
+   * On a machine with two or more cores, the load generator and stubs (this JVM) take core 0 and
+   * the proxy under test gets the last core to itself, so the two proxies are measured on equal,
+   * uncontended ground.
+   */
+  private static boolean pinSelf() {
+    if (!Files.isExecutable(Path.of(TASKSET)) || Runtime.getRuntime().availableProcessors() < 2) {
+      return false;
+    }
+    try {
+      Process p =
+          new ProcessBuilder(
+                  TASKSET, "-a", "-p", "-c", "0", Long.toString(ProcessHandle.current().pid()))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static List<String> proxyCpu() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (!Files.isExecutable(Path.of(TASKSET)) || cores < 2) {
+      return List.of();
+    }
+    return List.of(TASKSET, "-c", Integer.toString(cores - 1));
   }
 
   private static long peakRssKib(List<Long> pids) {
