@@ -29,6 +29,12 @@ final class BenchRouterCommand implements Callable<Integer> {
   String nginx;
 
   @Option(
+      names = "--pin",
+      description =
+          "Give the proxy under test the last core alone and the load generator core 0 (taskset).")
+  boolean pin;
+
+  @Option(
       names = "--out",
       defaultValue = "docs/benchmarks/router",
       description = "Report directory.")
