@@ -1,0 +1,235 @@
+package dev.llmstack.router.kvindex;
+
+import dev.llmstack.protocol.kvevents.KvEvent;
+import dev.llmstack.protocol.prefix.BlockHasher;
+import it.unimi.dsi.fastutil.ints.IntArraySet;
+import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
+import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
+import it.unimi.dsi.fastutil.objects.Object2IntOpenHashMap;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The precise prefix index: which engine holds which KV blocks, fed by the engines' KV events.
+ *
+ * <p>The router keys blocks with its own chain over token ids ({@link BlockHasher}), so it never
+ * needs to reproduce an engine's hash function (vLLM's is seeded per process unless PYTHONHASHSEED
+ * is fixed): a BlockStored event's token ids are re-hashed into our keys, and a per-engine map from
+ * the engine's hash to our key resolves later BlockRemoved events and parent links. Each (engine,
+ * block) records the tiers holding it (GPU, CPU offload, other), so a block moved to CPU is still
+ * known.
+ *
+ * <p>Thread-safety: all methods are synchronized; updates come from one subscriber thread per
+ * engine, lookups from routing. Primitive-keyed maps keep it allocation-free per lookup except for
+ * the result array.
+ */
+public final class KvBlockIndex {
+
+  /** Tier bits of a block on an engine. */
+  public static final byte GPU = 1;
+
+  public static final byte CPU = 2;
+  public static final byte OTHER = 4;
+
+  private final BlockHasher hasher;
+  private final Object2IntOpenHashMap<String> slotOf = new Object2IntOpenHashMap<>();
+  private final List<String> engineOf = new ArrayList<>();
+  private final List<EngineBlocks> blocksOf = new ArrayList<>();
+  private final Long2ObjectOpenHashMap<IntArraySet> holders = new Long2ObjectOpenHashMap<>();
+  private long unknownParents;
+
+  /** One engine's blocks: our key -> tier bits, and the engine's hash -> our key. */
+  private static final class EngineBlocks {
+    final Long2IntOpenHashMap tiers = new Long2IntOpenHashMap();
+    final Long2LongOpenHashMap keyOfHash = new Long2LongOpenHashMap();
+
+    EngineBlocks() {
+      keyOfHash.defaultReturnValue(0);
+    }
+  }
+
+  public KvBlockIndex(int blockSize) {
+    this.hasher = new BlockHasher(blockSize);
+    slotOf.defaultReturnValue(-1);
+  }
+
+  public BlockHasher hasher() {
+    return hasher;
+  }
+
+  /** Applies one batch of an engine's events, in order. */
+  public synchronized void apply(String engine, KvEvent.Batch batch) {
+    int slot = slot(engine);
+    for (KvEvent e : batch.events()) {
+      switch (e) {
+        case KvEvent.BlockStored s -> stored(slot, s);
+        case KvEvent.BlockRemoved r -> removed(slot, r);
+        case KvEvent.AllBlocksCleared c -> clear(slot);
+      }
+    }
+  }
+
+  private void stored(int slot, KvEvent.BlockStored s) {
+    EngineBlocks eb = blocksOf.get(slot);
+    long parent = BlockHasher.ROOT;
+    if (s.parentBlockHash() != null) {
+      parent = eb.keyOfHash.get((long) s.parentBlockHash());
+      if (parent == 0) {
+        unknownParents++; // we missed the parent's event: this chain cannot be placed
+        return;
+      }
+    }
+    if (s.blockSize() != hasher.blockSize()
+        || s.tokenIds().length < (long) s.blockHashes().length * s.blockSize()) {
+      return; // not a chain we can re-hash
+    }
+    byte tier = tier(s.medium());
+    long lora = BlockHasher.stringKey(s.loraName());
+    for (int i = 0; i < s.blockHashes().length; i++) {
+      long extra = parent == BlockHasher.ROOT ? BlockHasher.extraKey(lora, 0) : lora;
+      long key = hasher.blockKey(parent, s.tokenIds(), i * hasher.blockSize(), extra);
+      eb.keyOfHash.put(s.blockHashes()[i], key);
+      int before = eb.tiers.get(key);
+      eb.tiers.put(key, before | tier);
+      if (before == 0) {
+        holders.computeIfAbsent(key, k -> new IntArraySet(2)).add(slot);
+      }
+      parent = key;
+    }
+  }
+
+  private void removed(int slot, KvEvent.BlockRemoved r) {
+    EngineBlocks eb = blocksOf.get(slot);
+    byte tier = tier(r.medium());
+    for (long hash : r.blockHashes()) {
+      long key = eb.keyOfHash.get(hash);
+      if (key == 0) {
+        continue;
+      }
+      int left = eb.tiers.get(key) & ~tier;
+      if (left != 0) {
+        eb.tiers.put(key, left);
+        continue;
+      }
+      eb.keyOfHash.remove(hash);
+      eb.tiers.remove(key);
+      IntArraySet h = holders.get(key);
+      if (h != null) {
+        h.remove(slot);
+        if (h.isEmpty()) {
+          holders.remove(key);
+        }
+      }
+    }
+  }
+
+  private void clear(int slot) {
+    EngineBlocks eb = blocksOf.get(slot);
+    for (long key : eb.tiers.keySet()) {
+      IntArraySet h = holders.get(key);
+      if (h != null) {
+        h.remove(slot);
+        if (h.isEmpty()) {
+          holders.remove(key);
+        }
+      }
+    }
+    eb.tiers.clear();
+    eb.keyOfHash.clear();
+  }
+
+  /** Forgets everything an engine holds (restart, unrecoverable gap). */
+  public synchronized void clear(String engine) {
+    int slot = slotOf.getInt(engine);
+    if (slot >= 0) {
+      clear(slot);
+    }
+  }
+
+  /**
+   * For each engine, how many leading blocks of {@code keys} (a request's chain) it holds, in any
+   * tier. Indexed like {@link #engines()}.
+   */
+  public synchronized int[] prefixDepths(long[] keys, int count) {
+    int[] depth = new int[engineOf.size()];
+    for (int i = 0; i < count; i++) {
+      IntArraySet h = holders.get(keys[i]);
+      if (h == null) {
+        break;
+      }
+      boolean any = false;
+      var it = h.iterator();
+      while (it.hasNext()) {
+        int slot = it.nextInt();
+        if (depth[slot] == i) {
+          depth[slot] = i + 1;
+          any = true;
+        }
+      }
+      if (!any) {
+        break;
+      }
+    }
+    return depth;
+  }
+
+  /** Leading blocks of {@code keys} that {@code engine} holds. */
+  public synchronized int prefixDepth(String engine, long[] keys, int count) {
+    int slot = slotOf.getInt(engine);
+    if (slot < 0) {
+      return 0;
+    }
+    EngineBlocks eb = blocksOf.get(slot);
+    int d = 0;
+    while (d < count && eb.tiers.get(keys[d]) != 0) {
+      d++;
+    }
+    return d;
+  }
+
+  /** Tier bits of a block on an engine (0 when absent). */
+  public synchronized byte tiers(String engine, long key) {
+    int slot = slotOf.getInt(engine);
+    return slot < 0 ? 0 : (byte) blocksOf.get(slot).tiers.get(key);
+  }
+
+  /** Engines in slot order. */
+  public synchronized List<String> engines() {
+    return List.copyOf(engineOf);
+  }
+
+  /** Blocks indexed for an engine. */
+  public synchronized int size(String engine) {
+    int slot = slotOf.getInt(engine);
+    return slot < 0 ? 0 : blocksOf.get(slot).tiers.size();
+  }
+
+  /** Distinct blocks indexed over all engines. */
+  public synchronized int size() {
+    return holders.size();
+  }
+
+  /** BlockStored events whose parent was never seen (a gap we could not repair). */
+  public synchronized long unknownParents() {
+    return unknownParents;
+  }
+
+  private int slot(String engine) {
+    int s = slotOf.getInt(engine);
+    if (s < 0) {
+      s = engineOf.size();
+      slotOf.put(engine, s);
+      engineOf.add(engine);
+      blocksOf.add(new EngineBlocks());
+    }
+    return s;
+  }
+
+  private static byte tier(String medium) {
+    if (medium == null || medium.equalsIgnoreCase("GPU")) {
+      return GPU;
+    }
+    return medium.equalsIgnoreCase("CPU") ? CPU : OTHER;
+  }
+}

@@ -1,0 +1,98 @@
+package dev.llmstack.router.kvindex;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstack.protocol.kvevents.KvEvent;
+import dev.llmstack.protocol.prefix.BlockHasher;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class KvBlockIndexTest {
+
+  static final int BS = 4;
+
+  static int[] tokens(int from, int n) {
+    return IntStream.range(from, from + n).toArray();
+  }
+
+  static KvEvent.Batch batch(KvEvent... events) {
+    return new KvEvent.Batch(0, List.of(events), null);
+  }
+
+  /** Engine-side hashes are arbitrary: the index must not depend on them matching ours. */
+  static KvEvent.BlockStored stored(long[] engineHashes, Long parent, int[] tokens, String medium) {
+    return new KvEvent.BlockStored(engineHashes, parent, tokens, BS, null, medium, null);
+  }
+
+  @Test
+  void sameTokensGiveTheRouterSameKeysWhateverTheEngineHashes() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    int[] prompt = tokens(100, 12); // 3 blocks
+    index.apply("a", batch(stored(new long[] {901, 902}, null, tokens(100, 8), "GPU")));
+    index.apply("a", batch(stored(new long[] {903}, 902L, tokens(108, 4), "GPU")));
+    long[] keys = index.hasher().chain(prompt, prompt.length, 0, 0);
+    assertThat(index.prefixDepth("a", keys, keys.length)).isEqualTo(3);
+    // Different tokens, different keys.
+    long[] other = index.hasher().chain(tokens(500, 12), 12, 0, 0);
+    assertThat(index.prefixDepth("a", other, other.length)).isZero();
+    // A different LoRA gives different keys.
+    long[] lora = index.hasher().chain(prompt, 12, BlockHasher.stringKey("adapter"), 0);
+    assertThat(index.prefixDepth("a", lora, lora.length)).isZero();
+  }
+
+  @Test
+  void depthsPerEngineAndRemovalsShortenThem() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    index.apply("a", batch(stored(new long[] {1, 2, 3}, null, tokens(0, 12), "GPU")));
+    index.apply("b", batch(stored(new long[] {7}, null, tokens(0, 4), "GPU")));
+    long[] keys = index.hasher().chain(tokens(0, 16), 16, 0, 0);
+    int[] d = index.prefixDepths(keys, keys.length);
+    List<String> engines = index.engines();
+    assertThat(d[engines.indexOf("a")]).isEqualTo(3);
+    assertThat(d[engines.indexOf("b")]).isEqualTo(1);
+    // The tail block is evicted on a (vLLM evicts chain tails first).
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {3}, "GPU")));
+    assertThat(index.prefixDepth("a", keys, keys.length)).isEqualTo(2);
+    // A removal in the middle breaks the prefix there.
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {1}, "GPU")));
+    assertThat(index.prefixDepth("a", keys, keys.length)).isZero();
+    assertThat(index.prefixDepths(keys, keys.length)[engines.indexOf("b")]).isEqualTo(1);
+  }
+
+  @Test
+  void tiersAreTrackedAndABlockSurvivesLeavingOneTier() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    index.apply("a", batch(stored(new long[] {5}, null, tokens(0, 4), "GPU")));
+    index.apply("a", batch(stored(new long[] {5}, null, tokens(0, 4), "CPU"))); // offloaded copy
+    long[] keys = index.hasher().chain(tokens(0, 4), 4, 0, 0);
+    assertThat(index.tiers("a", keys[0])).isEqualTo((byte) (KvBlockIndex.GPU | KvBlockIndex.CPU));
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {5}, "GPU")));
+    assertThat(index.tiers("a", keys[0])).isEqualTo(KvBlockIndex.CPU);
+    assertThat(index.prefixDepth("a", keys, 1)).isEqualTo(1);
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {5}, "CPU")));
+    assertThat(index.prefixDepth("a", keys, 1)).isZero();
+    assertThat(index.size()).isZero();
+  }
+
+  @Test
+  void clearAndRestartDropOneEngineOnly() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    index.apply("a", batch(stored(new long[] {1}, null, tokens(0, 4), "GPU")));
+    index.apply("b", batch(stored(new long[] {1}, null, tokens(0, 4), "GPU")));
+    long[] keys = index.hasher().chain(tokens(0, 4), 4, 0, 0);
+    index.apply("a", batch(new KvEvent.AllBlocksCleared()));
+    assertThat(index.prefixDepth("a", keys, 1)).isZero();
+    assertThat(index.prefixDepth("b", keys, 1)).isEqualTo(1);
+    index.clear("b");
+    assertThat(index.size()).isZero();
+  }
+
+  @Test
+  void aChainWhoseParentWasMissedIsNotPlaced() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    index.apply("a", batch(stored(new long[] {2}, 1L, tokens(4, 4), "GPU")));
+    assertThat(index.size("a")).isZero();
+    assertThat(index.unknownParents()).isEqualTo(1);
+  }
+}
