@@ -12,7 +12,8 @@ final class RouterOptions {
       names = "--policy",
       defaultValue = "least-outstanding",
       description =
-          "Routing policy: round-robin, least-outstanding, power-of-two, session (default: ${DEFAULT-VALUE}).")
+          "Routing policy: round-robin, least-outstanding, power-of-two, session, kv (default:"
+              + " ${DEFAULT-VALUE}).")
   String policy;
 
   @Option(
@@ -82,7 +83,29 @@ final class RouterOptions {
       description = "On shutdown, let streams finish this long.")
   int drainSeconds;
 
+  @Option(
+      names = "--kv-events-port-offset",
+      description =
+          "Follow engines' KV events at their HTTP port plus this offset (for the kv policy).")
+  Integer kvEventsPortOffset;
+
+  @Option(
+      names = "--kv-replay-port-offset",
+      description = "Engines' KV-event replay sockets at their HTTP port plus this offset.")
+  Integer kvReplayPortOffset;
+
+  @Option(
+      names = "--tokenizer",
+      description = "Tokenizer directory for the kv policy (default: the model's own).")
+  String tokenizer;
+
   RouterSettings apply(RouterSettings s) {
+    if (kvEventsPortOffset != null) {
+      s.kvEventsPortOffsets(kvEventsPortOffset, kvReplayPortOffset);
+    }
+    if (tokenizer != null) {
+      s.tokenizerDir(java.nio.file.Path.of(tokenizer));
+    }
     return s.policy(policy)
         .sessionHeader(sessionHeader)
         .sessionLoadFactor(sessionLoadFactor)

@@ -70,7 +70,9 @@ final class UpCommand implements Callable<Integer> {
 
   @Option(
       names = "--kv-events",
-      description = "Engines publish KV events (ports after the HTTP ports).")
+      description =
+          "Engines publish KV events (HTTP port + 1000, replay + 2000) and the router follows them"
+              + " (use with --policy kv).")
   boolean kvEvents;
 
   @Option(
@@ -84,6 +86,10 @@ final class UpCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (engines < 1 && backends == null) {
       throw new IllegalArgumentException("--engines must be at least 1");
+    }
+    if (kvEvents && engineBasePort == 0) {
+      throw new IllegalArgumentException(
+          "--kv-events needs fixed engine ports (--engine-base-port)");
     }
     List<SimulatedEngine> started = new ArrayList<>();
     Router router = null;
@@ -112,9 +118,11 @@ final class UpCommand implements Callable<Integer> {
           System.out.println("llmstack up: engine " + i + " " + e.describe());
         }
       }
-      router =
-          Router.start(
-              options.apply(RouterSettings.defaults().host(host).port(port).backends(urls)));
+      RouterSettings rs = RouterSettings.defaults().host(host).port(port).backends(urls);
+      if (kvEvents && backends == null) {
+        rs.kvEventsPortOffsets(1000, 2000); // where the engines above publish
+      }
+      router = Router.start(options.apply(rs));
       awaitRoutable(router, urls.size());
       String base = router.baseUrl();
       System.out.println(

@@ -31,6 +31,11 @@ public final class Router implements AutoCloseable {
   private final RouterServer server;
   private final AdminApi admin;
   private final List<EndpointSource> sources = new ArrayList<>();
+  private final dev.llmstack.router.kvindex.KvBlockIndex kvIndex =
+      new dev.llmstack.router.kvindex.KvBlockIndex(16);
+  private final dev.llmstack.router.kvindex.KvIndexFeed kvFeed;
+  private final dev.llmstack.router.kvindex.PromptKeys promptKeys;
+  private final java.util.concurrent.ExecutorService keysPool;
   private final Map<EndpointSource, Set<Endpoint>> discovered = new ConcurrentHashMap<>();
 
   private Router(RouterSettings s) {
@@ -39,18 +44,37 @@ public final class Router implements AutoCloseable {
         new EngineMonitor(
             new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs));
     RouterServer[] serverRef = new RouterServer[1];
+    this.kvFeed = new dev.llmstack.router.kvindex.KvIndexFeed(kvIndex, s.kvEventsTopic);
     this.registry =
         new BackendRegistry(
             OutlierPolicy.DEFAULT,
-            monitor::watch,
+            b -> {
+              monitor.watch(b);
+              String[] kv = kvEndpoints(b.endpoint());
+              if (kv != null) {
+                kvFeed.watch(b.id(), kv[0], kv[1]);
+              }
+            },
             b -> {
               monitor.unwatch(b);
+              kvFeed.unwatch(b.id());
               if (serverRef[0] != null) {
                 serverRef[0].forget(b.id());
               }
             });
+    this.promptKeys = new dev.llmstack.router.kvindex.PromptKeys(s.tokenizerDir, 16);
+    int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    this.keysPool =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            workers,
+            r ->
+                Thread.ofPlatform()
+                    .name("prompt-keys-" + n.incrementAndGet())
+                    .daemon(true)
+                    .unstarted(r));
     this.admin = new AdminApi(registry);
-    Policies policies = new Policies(s.sessionLoadFactor);
+    Policies policies = new Policies(s.sessionLoadFactor, kvIndex);
     RoutingPolicy policy = policies.get(s.policy);
     if (policy == null) {
       throw new IllegalArgumentException(
@@ -71,7 +95,8 @@ public final class Router implements AutoCloseable {
             policy,
             new RouterMetrics(registry),
             admin,
-            s.retryBudgetRatio);
+            s.retryBudgetRatio,
+            new RouterServer.CacheAware(promptKeys, keysPool));
     serverRef[0] = server;
   }
 
@@ -112,6 +137,27 @@ public final class Router implements AutoCloseable {
     }
   }
 
+  /** KV-event endpoints of an engine, or null when the router does not follow its events. */
+  private String[] kvEndpoints(Endpoint e) {
+    String[] explicit = settings.kvEndpoints.get(e.id());
+    if (explicit != null) {
+      return explicit;
+    }
+    if (settings.kvEventsPortOffset == null) {
+      return null;
+    }
+    String pub = "tcp://" + e.host() + ":" + (e.port() + settings.kvEventsPortOffset);
+    String replay =
+        settings.kvReplayPortOffset == null
+            ? null
+            : "tcp://" + e.host() + ":" + (e.port() + settings.kvReplayPortOffset);
+    return new String[] {pub, replay};
+  }
+
+  public dev.llmstack.router.kvindex.KvBlockIndex kvIndex() {
+    return kvIndex;
+  }
+
   public String baseUrl() {
     return server.baseUrl();
   }
@@ -136,5 +182,8 @@ public final class Router implements AutoCloseable {
     }
     server.close(settings.drainSeconds);
     monitor.close();
+    kvFeed.close();
+    keysPool.shutdownNow();
+    promptKeys.close();
   }
 }

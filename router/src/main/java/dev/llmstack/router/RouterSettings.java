@@ -28,6 +28,11 @@ public final class RouterSettings {
   int ioThreads = 0;
   int drainSeconds = 30;
   long configPollMs = 1000;
+  Integer kvEventsPortOffset;
+  Integer kvReplayPortOffset;
+  String kvEventsTopic = "kv-events";
+  java.util.Map<String, String[]> kvEndpoints = java.util.Map.of();
+  Path tokenizerDir;
 
   public static RouterSettings defaults() {
     return new RouterSettings();
@@ -149,6 +154,33 @@ public final class RouterSettings {
 
   public RouterSettings configPollMs(long v) {
     configPollMs = v;
+    return this;
+  }
+
+  /**
+   * Engines publish KV events on their HTTP port plus this offset (and serve replay at the replay
+   * offset), as {@code llmstack up --kv-events} starts them; null turns KV-event subscription off.
+   */
+  public RouterSettings kvEventsPortOffsets(Integer events, Integer replay) {
+    kvEventsPortOffset = events;
+    kvReplayPortOffset = replay;
+    return this;
+  }
+
+  /** Explicit KV-event endpoints per engine URL: {@code {tcp://pub, tcp://replay or null}}. */
+  public RouterSettings kvEndpoints(java.util.Map<String, String[]> v) {
+    kvEndpoints = java.util.Map.copyOf(v);
+    return this;
+  }
+
+  public RouterSettings kvEventsTopic(String v) {
+    kvEventsTopic = v;
+    return this;
+  }
+
+  /** Tokenizer directory for cache-aware routing; null fetches each served model's own. */
+  public RouterSettings tokenizerDir(Path v) {
+    tokenizerDir = v;
     return this;
   }
 

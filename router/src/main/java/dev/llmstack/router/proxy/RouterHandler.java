@@ -127,16 +127,53 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       session = f.user();
     }
     req.retain();
+    RouteRequest route = new RouteRequest(model, session, f.stream());
+    if (policy instanceof dev.llmstack.router.routing.CacheAwarePolicy) {
+      // Tokenizing costs milliseconds: do it on a worker, then route on this event loop.
+      RouterServer.CacheAware ca = server.cacheAware();
+      RoutingPolicy chosen = policy;
+      String m = model;
+      String e = engine;
+      boolean chat = req.uri().startsWith("/v1/chat/completions");
+      try {
+        ca.pool()
+            .execute(
+                () -> {
+                  var keys = ca.keys().compute(m, req.content(), chat);
+                  RouteRequest keyed =
+                      keys == null
+                          ? route
+                          : new RouteRequest(
+                              m,
+                              route.sessionKey(),
+                              route.stream(),
+                              keys.keys(),
+                              keys.promptTokens());
+                  ctx.executor()
+                      .execute(() -> start(ctx, req, keepAlive, keyed, chosen, e, requestId));
+                });
+      } catch (java.util.concurrent.RejectedExecutionException rejected) {
+        start(ctx, req, keepAlive, route, policy, engine, requestId);
+      }
+      return;
+    }
+    start(ctx, req, keepAlive, route, policy, engine, requestId);
+  }
+
+  private void start(
+      ChannelHandlerContext ctx,
+      FullHttpRequest req,
+      boolean keepAlive,
+      RouteRequest route,
+      RoutingPolicy policy,
+      String engine,
+      String requestId) {
+    if (!ctx.channel().isActive()) {
+      req.release();
+      return;
+    }
     ProxyExchange ex =
-        new ProxyExchange(
-            server,
-            ctx,
-            req,
-            keepAlive,
-            new RouteRequest(model, session, f.stream()),
-            policy,
-            engine,
-            requestId);
+        new ProxyExchange(server, ctx, req, keepAlive, route, policy, engine, requestId);
     current = ex;
     ex.start();
   }

@@ -44,6 +44,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The router's HTTP data plane on Netty. */
 public final class RouterServer implements RouterContext, AutoCloseable {
 
+  /** What cache-aware policies need: prompt keys, computed on a worker pool off the event loops. */
+  public record CacheAware(
+      dev.llmstack.router.kvindex.PromptKeys keys, java.util.concurrent.ExecutorService pool) {}
+
+  private final CacheAware cacheAware;
+
   private final RouterSettings settings;
   private final BackendRegistry registry;
   private final Policies policies;
@@ -71,7 +77,9 @@ public final class RouterServer implements RouterContext, AutoCloseable {
       RoutingPolicy defaultPolicy,
       RouterMetrics metrics,
       AdminApi admin,
-      double retryBudgetRatio) {
+      double retryBudgetRatio,
+      CacheAware cacheAware) {
+    this.cacheAware = cacheAware;
     this.settings = settings;
     this.host = host;
     this.requestedPort = port;
@@ -141,6 +149,10 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   @Override
   public Policies policies() {
     return policies;
+  }
+
+  CacheAware cacheAware() {
+    return cacheAware;
   }
 
   RoutingPolicy defaultPolicy() {

@@ -9,13 +9,14 @@ public final class Policies {
 
   private final Map<String, RoutingPolicy> byName = new TreeMap<>();
 
-  public Policies(double sessionLoadFactor) {
+  public Policies(double sessionLoadFactor, dev.llmstack.router.kvindex.KvBlockIndex kvIndex) {
     for (RoutingPolicy p :
         List.of(
             new RoundRobinPolicy(),
             new LeastOutstandingPolicy(),
             new PowerOfTwoPolicy(),
-            new SessionAffinityPolicy(sessionLoadFactor))) {
+            new SessionAffinityPolicy(sessionLoadFactor),
+            new KvAwarePolicy(kvIndex, 256))) {
       byName.put(p.name(), p);
     }
   }

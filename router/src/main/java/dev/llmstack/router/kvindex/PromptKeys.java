@@ -1,0 +1,133 @@
+package dev.llmstack.router.kvindex;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmstack.protocol.prefix.BlockHasher;
+import dev.llmstack.protocol.tokenizer.ChatMessage;
+import dev.llmstack.protocol.tokenizer.ModelTokenizer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+/**
+ * Tokenizes a request the way the engine will (the model's own tokenizer and chat template) and
+ * chains its token ids into block keys, so cache-aware routing can ask the KV index which engine
+ * holds the prefix. Models without a known tokenizer get no keys (routing then treats every engine
+ * as a miss). CPU work: runs off the event loops.
+ */
+public final class PromptKeys implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(PromptKeys.class.getName());
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A request's keys and prompt length. */
+  public record Keys(long[] keys, int promptTokens) {}
+
+  private final Path tokenizerDir;
+  private final BlockHasher hasher;
+  private final Map<String, Optional<ModelTokenizer>> tokenizers = new ConcurrentHashMap<>();
+
+  public PromptKeys(Path tokenizerDir, int blockSize) {
+    this.tokenizerDir = tokenizerDir;
+    this.hasher = new BlockHasher(blockSize);
+  }
+
+  /** The keys of a chat or completion body, or null when it cannot be tokenized. */
+  public Keys compute(String model, ByteBuf body, boolean chat) {
+    Optional<ModelTokenizer> tok = tokenizers.computeIfAbsent(model, this::load);
+    if (tok.isEmpty()) {
+      return null;
+    }
+    try (InputStream in = new ByteBufInputStream(body.duplicate())) {
+      JsonNode j = JSON.readTree(in);
+      int[] ids = chat ? chatIds(tok.get(), j) : promptIds(tok.get(), j);
+      if (ids == null || ids.length == 0) {
+        return null;
+      }
+      return new Keys(hasher.chain(ids, ids.length, 0, 0), ids.length);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null; // the engine will answer the malformed request; routing just has no keys
+    }
+  }
+
+  private static int[] chatIds(ModelTokenizer tok, JsonNode j) {
+    JsonNode m = j.get("messages");
+    if (m == null || !m.isArray() || !tok.hasChatTemplate()) {
+      return null;
+    }
+    List<ChatMessage> messages = new ArrayList<>();
+    for (JsonNode msg : m) {
+      JsonNode c = msg.get("content");
+      String text;
+      if (c == null || c.isNull()) {
+        text = "";
+      } else if (c.isTextual()) {
+        text = c.asText();
+      } else {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode part : c) {
+          if (part.has("text")) {
+            if (!sb.isEmpty()) {
+              sb.append('\n');
+            }
+            sb.append(part.get("text").asText());
+          }
+        }
+        text = sb.toString();
+      }
+      messages.add(new ChatMessage(msg.path("role").asText(), text));
+    }
+    boolean addGen = j.path("add_generation_prompt").asBoolean(true);
+    boolean cont = j.path("continue_final_message").asBoolean(false);
+    return tok.encodeChat(messages, addGen && !cont, cont, Map.of());
+  }
+
+  private static int[] promptIds(ModelTokenizer tok, JsonNode j) {
+    JsonNode p = j.get("prompt");
+    if (p == null) {
+      return null;
+    }
+    if (p.isTextual()) {
+      return tok.encode(p.asText(), j.path("add_special_tokens").asBoolean(true));
+    }
+    if (p.isArray() && !p.isEmpty()) {
+      JsonNode first = p.get(0);
+      if (first.isTextual()) {
+        return tok.encode(first.asText(), true);
+      }
+      JsonNode arr = first.isArray() ? first : p;
+      int[] ids = new int[arr.size()];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = arr.get(i).asInt();
+      }
+      return ids;
+    }
+    return null;
+  }
+
+  private Optional<ModelTokenizer> load(String model) {
+    try {
+      return Optional.of(ModelTokenizer.forModel(model, tokenizerDir));
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warning(
+          () ->
+              "no tokenizer for "
+                  + model
+                  + ", cache-aware routing sees no prefix: "
+                  + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public void close() {
+    tokenizers.values().forEach(t -> t.ifPresent(ModelTokenizer::close));
+  }
+}

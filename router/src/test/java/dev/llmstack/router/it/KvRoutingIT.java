@@ -1,0 +1,107 @@
+package dev.llmstack.router.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstack.engine.EngineSettings;
+import dev.llmstack.engine.SimulatedEngine;
+import dev.llmstack.router.Router;
+import dev.llmstack.router.RouterSettings;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kv policy end to end: engines' KV events feed the router's index, requests follow their
+ * prefix.
+ */
+class KvRoutingIT {
+
+  static final String MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+
+  static SimulatedEngine engine() throws Exception {
+    return SimulatedEngine.start(
+        EngineSettings.defaults()
+            .port(0)
+            .timeScale(20)
+            .maxModelLen(8192)
+            .kvEventsPort(0)
+            .kvReplayPort(0));
+  }
+
+  @Test
+  void requestsSharingASystemPromptGoWhereItIsCachedAndFreshOnesSpread() throws Exception {
+    try (SimulatedEngine a = engine();
+        SimulatedEngine b = engine();
+        Router r =
+            Router.start(
+                RouterSettings.defaults()
+                    .port(0)
+                    .backends(List.of(a.baseUrl(), b.baseUrl()))
+                    .policy("kv")
+                    .healthIntervalMs(200)
+                    .kvEndpoints(
+                        Map.of(
+                            a.baseUrl(), new String[] {a.kvEventsEndpoint(), a.kvReplayEndpoint()},
+                            b.baseUrl(),
+                                new String[] {b.kvEventsEndpoint(), b.kvReplayEndpoint()})))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (r.registry().candidates(MODEL, System.nanoTime()).size() < 2
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      String system = "You are the support assistant of a large bank. ".repeat(60); // ~600 tokens
+      Map<String, Integer> perEngine = new HashMap<>();
+      int cachedAfterFirst = 0;
+      String home = null;
+      for (int i = 0; i < 12; i++) {
+        Http.Reply reply =
+            Http.post(
+                r.baseUrl() + "/v1/chat/completions",
+                "{\"model\":\""
+                    + MODEL
+                    + "\",\"messages\":[{\"role\":\"system\",\"content\":\""
+                    + system
+                    + "\"},{\"role\":\"user\",\"content\":\"Question number "
+                    + i
+                    + "\"}],\"max_tokens\":4}");
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        String engine = reply.header("x-llmstack-engine");
+        perEngine.merge(engine, 1, Integer::sum);
+        JsonNode usage = reply.json().get("usage");
+        if (i == 0) {
+          home = engine;
+          Thread.sleep(300); // let the KV events of the first request reach the index
+        } else if (usage.at("/prompt_tokens_details/cached_tokens").asInt() > 0) {
+          cachedAfterFirst++;
+        }
+        if (i > 0) {
+          assertThat(reply.header("x-llmstack-route")).startsWith("kv;");
+        }
+      }
+      // Every follow-up reused the cached system prompt on the engine holding it.
+      assertThat(cachedAfterFirst).isEqualTo(11);
+      assertThat(perEngine.get(home)).isEqualTo(12);
+
+      // Fresh prompts with nothing cached anywhere spread over both engines instead of piling on
+      // one.
+      Map<String, Integer> fresh = new HashMap<>();
+      for (int i = 0; i < 6; i++) {
+        Http.Reply reply =
+            Http.post(
+                r.baseUrl() + "/v1/completions",
+                "{\"model\":\""
+                    + MODEL
+                    + "\",\"prompt\":\"Unrelated topic "
+                    + i * 7919
+                    + " about rivers and "
+                    + "mountains\",\"max_tokens\":40,\"ignore_eos\":true,\"stream\":false}");
+        fresh.merge(reply.header("x-llmstack-engine"), 1, Integer::sum);
+      }
+      assertThat(fresh).hasSize(2);
+      assertThat(r.kvIndex().size()).isPositive();
+    }
+  }
+}
