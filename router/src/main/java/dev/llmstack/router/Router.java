@@ -34,6 +34,9 @@ public final class Router implements AutoCloseable {
   private final dev.llmstack.router.kvindex.KvBlockIndex kvIndex =
       new dev.llmstack.router.kvindex.KvBlockIndex(16);
   private final dev.llmstack.router.kvindex.KvIndexFeed kvFeed;
+  private final dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate =
+      new dev.llmstack.router.kvindex.ApproximatePrefixIndex(
+          100_000, java.util.concurrent.TimeUnit.MINUTES.toNanos(10));
   private final dev.llmstack.router.kvindex.PromptKeys promptKeys;
   private final java.util.concurrent.ExecutorService keysPool;
   private final Map<EndpointSource, Set<Endpoint>> discovered = new ConcurrentHashMap<>();
@@ -58,6 +61,7 @@ public final class Router implements AutoCloseable {
             b -> {
               monitor.unwatch(b);
               kvFeed.unwatch(b.id());
+              approximate.remove(b.id());
               if (serverRef[0] != null) {
                 serverRef[0].forget(b.id());
               }
@@ -74,7 +78,7 @@ public final class Router implements AutoCloseable {
                     .daemon(true)
                     .unstarted(r));
     this.admin = new AdminApi(registry);
-    Policies policies = new Policies(s.sessionLoadFactor, kvIndex);
+    Policies policies = new Policies(s.sessionLoadFactor, kvIndex, approximate, kvFeed::follows);
     RoutingPolicy policy = policies.get(s.policy);
     if (policy == null) {
       throw new IllegalArgumentException(
@@ -96,7 +100,7 @@ public final class Router implements AutoCloseable {
             new RouterMetrics(registry),
             admin,
             s.retryBudgetRatio,
-            new RouterServer.CacheAware(promptKeys, keysPool));
+            new RouterServer.CacheAware(promptKeys, keysPool, approximate));
     serverRef[0] = server;
   }
 

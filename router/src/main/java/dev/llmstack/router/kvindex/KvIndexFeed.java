@@ -24,6 +24,11 @@ public final class KvIndexFeed implements AutoCloseable {
     this.topic = topic;
   }
 
+  /** Whether the router follows this engine's KV events. */
+  public boolean follows(String engine) {
+    return subscribers.containsKey(engine);
+  }
+
   public KvBlockIndex index() {
     return index;
   }

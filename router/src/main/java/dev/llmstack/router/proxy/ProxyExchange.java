@@ -157,6 +157,11 @@ final class ProxyExchange {
     }
     tried.add(backend.id());
     backend.dispatched();
+    long[] keys = route.blockKeys();
+    if (keys != null) {
+      // What this router sent where: the approximate prefix index learns from its own decisions.
+      rc.cacheAware().approximate().record(backend.id(), keys, keys.length, System.nanoTime());
+    }
     rc.observer().routed(policy.name(), decision, tried.size() > 1);
     state = State.WAITING_HEAD;
     Channel idle = rc.pool(client.channel().eventLoop()).pollIdle(backend.endpoint());

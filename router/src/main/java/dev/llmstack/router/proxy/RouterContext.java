@@ -17,6 +17,9 @@ interface RouterContext {
 
   RouterObserver observer();
 
+  /** Prompt keys and the approximate prefix index of cache-aware routing. */
+  RouterServer.CacheAware cacheAware();
+
   UpstreamPool pool(EventLoop loop);
 
   /** Requests being proxied now (for drain on shutdown). */

@@ -46,7 +46,9 @@ public final class RouterServer implements RouterContext, AutoCloseable {
 
   /** What cache-aware policies need: prompt keys, computed on a worker pool off the event loops. */
   public record CacheAware(
-      dev.llmstack.router.kvindex.PromptKeys keys, java.util.concurrent.ExecutorService pool) {}
+      dev.llmstack.router.kvindex.PromptKeys keys,
+      java.util.concurrent.ExecutorService pool,
+      dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate) {}
 
   private final CacheAware cacheAware;
 
@@ -151,7 +153,8 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     return policies;
   }
 
-  CacheAware cacheAware() {
+  @Override
+  public CacheAware cacheAware() {
     return cacheAware;
   }
 

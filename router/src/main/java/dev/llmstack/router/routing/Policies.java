@@ -9,14 +9,19 @@ public final class Policies {
 
   private final Map<String, RoutingPolicy> byName = new TreeMap<>();
 
-  public Policies(double sessionLoadFactor, dev.llmstack.router.kvindex.KvBlockIndex kvIndex) {
+  public Policies(
+      double sessionLoadFactor,
+      dev.llmstack.router.kvindex.KvBlockIndex kvIndex,
+      dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate,
+      java.util.function.Predicate<String> followsKvEvents) {
     for (RoutingPolicy p :
         List.of(
             new RoundRobinPolicy(),
             new LeastOutstandingPolicy(),
             new PowerOfTwoPolicy(),
             new SessionAffinityPolicy(sessionLoadFactor),
-            new KvAwarePolicy(kvIndex, 256))) {
+            new PrefixAwarePolicy(approximate, kvIndex.hasher().blockSize(), 256),
+            new KvAwarePolicy(kvIndex, approximate, followsKvEvents, 256))) {
       byName.put(p.name(), p);
     }
   }

@@ -104,4 +104,59 @@ class KvRoutingIT {
       assertThat(r.kvIndex().size()).isPositive();
     }
   }
+
+  @Test
+  void prefixPolicyFollowsWhatTheRouterSentWithoutEngineEvents() throws Exception {
+    try (SimulatedEngine a =
+            SimulatedEngine.start(
+                EngineSettings.defaults().port(0).timeScale(20).maxModelLen(8192));
+        SimulatedEngine b =
+            SimulatedEngine.start(
+                EngineSettings.defaults().port(0).timeScale(20).maxModelLen(8192));
+        Router r =
+            Router.start(
+                RouterSettings.defaults()
+                    .port(0)
+                    .backends(List.of(a.baseUrl(), b.baseUrl()))
+                    .policy("prefix")
+                    .healthIntervalMs(200))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (r.registry().candidates(MODEL, System.nanoTime()).size() < 2
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      // Two conversations with different long system prompts, interleaved.
+      String[] systems = {
+        "You answer questions about astronomy. ".repeat(60),
+        "You answer questions about cooking. ".repeat(60)
+      };
+      Map<Integer, String> homeOf = new HashMap<>();
+      int cached = 0;
+      for (int i = 0; i < 10; i++) {
+        int conv = i % 2;
+        Http.Reply reply =
+            Http.post(
+                r.baseUrl() + "/v1/chat/completions",
+                "{\"model\":\""
+                    + MODEL
+                    + "\",\"messages\":[{\"role\":\"system\",\"content\":\""
+                    + systems[conv]
+                    + "\"},{\"role\":\"user\",\"content\":\"Question "
+                    + i
+                    + "\"}],\"max_tokens\":3}");
+        assertThat(reply.status()).isEqualTo(200);
+        String engine = reply.header("x-llmstack-engine");
+        String before = homeOf.putIfAbsent(conv, engine);
+        if (before != null) {
+          assertThat(engine)
+              .as("conversation " + conv + " stays where its prefix is")
+              .isEqualTo(before);
+          cached +=
+              reply.json().at("/usage/prompt_tokens_details/cached_tokens").asInt() > 0 ? 1 : 0;
+        }
+      }
+      assertThat(cached).isEqualTo(8);
+      assertThat(homeOf.get(0)).as("the two conversations spread").isNotEqualTo(homeOf.get(1));
+    }
+  }
 }

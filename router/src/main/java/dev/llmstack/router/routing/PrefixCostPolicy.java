@@ -1,0 +1,59 @@
+package dev.llmstack.router.routing;
+
+import dev.llmstack.router.backend.BackendSnapshot;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The one cost model behind the cache-aware policies: an engine's cost is the prefill it would
+ * still do (prompt tokens minus the cached prefix it is believed to hold) plus its load priced in
+ * tokens ({@code tokensPerQueuedRequest} per request in flight or queued). Lowest cost wins; ties
+ * rotate. With no hit anywhere this is least-loaded, so fresh prompts spread instead of piling on
+ * one engine. Subclasses say where the cached prefix comes from.
+ */
+public abstract class PrefixCostPolicy implements CacheAwarePolicy {
+
+  private final int blockSize;
+  private final double tokensPerQueuedRequest;
+  private final AtomicLong tieBreak = new AtomicLong();
+
+  protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest) {
+    this.blockSize = blockSize;
+    this.tokensPerQueuedRequest = tokensPerQueuedRequest;
+  }
+
+  /** Leading blocks of {@code keys} believed cached on {@code engine}. */
+  protected abstract int cachedBlocks(String engine, long[] keys);
+
+  @Override
+  public Decision pick(RouteRequest request, List<BackendSnapshot> candidates) {
+    long[] keys = request.blockKeys();
+    int n = candidates.size();
+    int start = (int) Math.floorMod(tieBreak.getAndIncrement(), (long) n);
+    BackendSnapshot best = null;
+    double bestCost = Double.MAX_VALUE;
+    int bestDepth = 0;
+    for (int k = 0; k < n; k++) {
+      BackendSnapshot b = candidates.get((start + k) % n);
+      int depth = keys == null ? 0 : cachedBlocks(b.id(), keys);
+      double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
+      double cost = prefill + tokensPerQueuedRequest * b.load();
+      if (cost < bestCost) {
+        best = b;
+        bestCost = cost;
+        bestDepth = depth;
+      }
+    }
+    String reason =
+        String.format(
+            Locale.ROOT,
+            "%s=%d/%d,load=%s,cost=%.0f",
+            bestDepth > 0 ? "hit" : "miss",
+            bestDepth * blockSize,
+            request.promptTokens(),
+            LeastOutstandingPolicy.fmt(best.load()),
+            bestCost);
+    return new Decision(best, reason);
+  }
+}
