@@ -103,6 +103,9 @@ final class ProxyExchange {
   private String lastError;
   private io.netty.util.Timeout firstByteTimer;
   private boolean released;
+  private int cachedScan =
+      -1; // progress through "cached_tokens": across chunks; -1 when not scanning
+  private int cachedValue = -1;
 
   ProxyExchange(
       RouterContext rc,
@@ -249,6 +252,9 @@ final class ProxyExchange {
       }
       if (state == State.RELAYING && msg instanceof HttpContent c) {
         boolean last = c instanceof LastHttpContent;
+        if (cachedScan >= 0) {
+          scanCachedTokens(c.content());
+        }
         if (last) {
           client
               .writeAndFlush(new DefaultLastHttpContent(c.content().retain()))
@@ -300,6 +306,9 @@ final class ProxyExchange {
     }
     client.write(head);
     state = State.RELAYING;
+    if (decision.predictedCachedTokens() >= 0) {
+      cachedScan = 0;
+    }
   }
 
   void onUpstreamClosed(Throwable cause) {
@@ -397,12 +406,40 @@ final class ProxyExchange {
     end(true);
   }
 
+  private static final byte[] CACHED_TOKENS =
+      "\"cached_tokens\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  /**
+   * Finds {@code "cached_tokens":N} in the response as it streams by (the usage of a JSON answer,
+   * or of the last SSE chunk), without copying or parsing the body: the closed loop between
+   * prediction and engine truth.
+   */
+  private void scanCachedTokens(io.netty.buffer.ByteBuf buf) {
+    for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; i++) {
+      byte b = buf.getByte(i);
+      if (cachedScan < CACHED_TOKENS.length) {
+        cachedScan =
+            b == CACHED_TOKENS[cachedScan] ? cachedScan + 1 : (b == CACHED_TOKENS[0] ? 1 : 0);
+        if (cachedScan == CACHED_TOKENS.length) {
+          cachedValue = 0;
+        }
+      } else if (b >= '0' && b <= '9') {
+        cachedValue = cachedValue * 10 + (b - '0');
+      } else if (b != ' ') {
+        cachedScan = 0; // number ended; keep the value, look for a later one
+      }
+    }
+  }
+
   private void end(boolean success) {
     if (state == State.DONE) {
       return;
     }
     state = State.DONE;
     cancelTimer();
+    if (success && cachedValue >= 0 && decision != null && decision.predictedCachedTokens() >= 0) {
+      rc.observer().cacheOutcome(backend.id(), decision.predictedCachedTokens(), cachedValue);
+    }
     backend.finished(sawFirstByte);
     if (success && status < 500) {
       backend.requestSucceeded();

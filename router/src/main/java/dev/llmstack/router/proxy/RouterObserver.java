@@ -16,6 +16,11 @@ public interface RouterObserver {
 
   default void finished(String engine, String model, int status, long nanos) {}
 
+  /**
+   * A cache-aware decision's predicted cached tokens against what the engine reported in its usage.
+   */
+  default void cacheOutcome(String engine, int predicted, int actual) {}
+
   /** A request the router answered itself (4xx, no engine). */
   default void rejected(int status) {}
 

@@ -28,6 +28,38 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
 
   @Override
   public Decision pick(RouteRequest request, List<BackendSnapshot> candidates) {
+    Decision d = choose(request, candidates);
+    if (LOG.isLoggable(java.util.logging.Level.FINE)) {
+      LOG.fine(() -> explain(request, candidates, d));
+    }
+    return d;
+  }
+
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(PrefixCostPolicy.class.getName());
+
+  /** Every candidate's cached prefix, load and cost: the debug log line of a decision. */
+  private String explain(RouteRequest request, List<BackendSnapshot> candidates, Decision d) {
+    StringBuilder sb = new StringBuilder(name()).append(" picked ").append(d.backend().id());
+    for (BackendSnapshot b : candidates) {
+      long[] keys = request.blockKeys();
+      int depth = keys == null ? 0 : cachedBlocks(b.id(), keys);
+      double cost =
+          Math.max(0, request.promptTokens() - depth * blockSize)
+              + tokensPerQueuedRequest * b.load();
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              " | %s cached=%d load=%.1f cost=%.0f",
+              b.id(),
+              depth * blockSize,
+              b.load(),
+              cost));
+    }
+    return sb.toString();
+  }
+
+  private Decision choose(RouteRequest request, List<BackendSnapshot> candidates) {
     long[] keys = request.blockKeys();
     int n = candidates.size();
     int start = (int) Math.floorMod(tieBreak.getAndIncrement(), (long) n);
@@ -54,6 +86,6 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
             request.promptTokens(),
             LeastOutstandingPolicy.fmt(best.load()),
             bestCost);
-    return new Decision(best, reason);
+    return new Decision(best, reason, keys == null ? -1 : bestDepth * blockSize);
   }
 }

@@ -31,6 +31,13 @@ public final class RouterMetrics implements RouterObserver {
   private final Counter decisions;
   private final Counter rejected;
   private final Histogram firstByte;
+  private final Counter predictedCached;
+  private final Counter actualCached;
+  private final Counter cachedError;
+  private final java.util.concurrent.atomic.DoubleAdder errorSum =
+      new java.util.concurrent.atomic.DoubleAdder();
+  private final java.util.concurrent.atomic.DoubleAdder actualSum =
+      new java.util.concurrent.atomic.DoubleAdder();
   private final Histogram duration;
 
   public RouterMetrics(BackendRegistry backends) {
@@ -81,6 +88,36 @@ public final class RouterMetrics implements RouterObserver {
             .classicUpperBounds(LATENCY_BUCKETS)
             .classicOnly()
             .register(registry);
+    predictedCached =
+        Counter.builder()
+            .name("llmstack_router_predicted_cached_tokens_total")
+            .help(
+                "Prompt tokens cache-aware routing expected each engine to serve from its prefix cache.")
+            .labelNames("engine")
+            .register(registry);
+    actualCached =
+        Counter.builder()
+            .name("llmstack_router_actual_cached_tokens_total")
+            .help(
+                "Prompt tokens the engines reported served from cache (usage.prompt_tokens_details).")
+            .labelNames("engine")
+            .register(registry);
+    cachedError =
+        Counter.builder()
+            .name("llmstack_router_cached_tokens_prediction_error_total")
+            .help("Sum of |predicted - actual| cached tokens over cache-aware decisions.")
+            .labelNames("engine")
+            .register(registry);
+    GaugeWithCallback.builder()
+        .name("llmstack_router_cache_prediction_accuracy")
+        .help(
+            "1 - sum|predicted - actual| / sum(max(predicted, actual)) over cache-aware decisions so far.")
+        .callback(
+            cb -> {
+              double denom = actualSum.sum();
+              cb.call(denom == 0 ? 1.0 : Math.max(0, 1 - errorSum.sum() / denom));
+            })
+        .register(registry);
     GaugeWithCallback.builder()
         .name("llmstack_router_engine_in_flight")
         .help("Requests this router has in flight at each engine.")
@@ -170,6 +207,15 @@ public final class RouterMetrics implements RouterObserver {
   public void finished(String engine, String model, int status, long nanos) {
     requestCounter(engine, model, status).inc();
     seriesOf(engine).duration().observe(nanos / 1e9);
+  }
+
+  @Override
+  public void cacheOutcome(String engine, int predicted, int actual) {
+    predictedCached.labelValues(engine).inc(predicted);
+    actualCached.labelValues(engine).inc(actual);
+    cachedError.labelValues(engine).inc(Math.abs(predicted - actual));
+    errorSum.add(Math.abs(predicted - actual));
+    actualSum.add(Math.max(predicted, actual));
   }
 
   @Override

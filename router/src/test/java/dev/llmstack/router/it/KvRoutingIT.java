@@ -102,7 +102,25 @@ class KvRoutingIT {
       }
       assertThat(fresh).hasSize(2);
       assertThat(r.kvIndex().size()).isPositive();
+
+      // The closed loop: predictions from the KV index match what the engines reported.
+      String metrics = Http.get(r.baseUrl() + "/metrics").body();
+      double accuracy = metricValue(metrics, "llmstack_router_cache_prediction_accuracy");
+      assertThat(accuracy).isGreaterThanOrEqualTo(0.95);
+      assertThat(
+              metricValue(
+                  metrics, "llmstack_router_actual_cached_tokens_total{engine=\"" + home + "\"}"))
+          .isGreaterThan(11 * 500);
     }
+  }
+
+  static double metricValue(String text, String series) {
+    for (String line : text.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).trim());
+      }
+    }
+    throw new AssertionError("no " + series + " in\n" + text);
   }
 
   @Test
