@@ -1,0 +1,79 @@
+package dev.llmstack.router.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstack.router.backend.BackendSnapshot;
+import dev.llmstack.router.backend.EngineStats;
+import dev.llmstack.router.backend.HealthState;
+import dev.llmstack.router.kvindex.ApproximatePrefixIndex;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The cache-aware cost model: cached prefix against load. */
+class PrefixCostPolicyTest {
+
+  static BackendSnapshot b(String id, int inFlight) {
+    return new BackendSnapshot(id, inFlight, 0, EngineStats.NONE, HealthState.HEALTHY, false);
+  }
+
+  static long[] keys(int n) {
+    long[] k = new long[n];
+    for (int i = 0; i < n; i++) {
+      k[i] = 1000 + i;
+    }
+    return k;
+  }
+
+  /** 64 blocks = 1024 tokens of a 1100-token prompt are cached on "a". */
+  static PrefixAwarePolicy policyWithHitOnA(ApproximatePrefixIndex idx) {
+    idx.record("a", keys(64), 64, System.nanoTime());
+    return new PrefixAwarePolicy(idx, 16, 256);
+  }
+
+  @Test
+  void aHitWinsOverAnIdleEngineWhileItsLoadCostsLessThanThePrefillItSaves() {
+    ApproximatePrefixIndex idx = new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4);
+    PrefixAwarePolicy p = policyWithHitOnA(idx);
+    RouteRequest r = new RouteRequest("m", null, false, keys(68), 1100);
+    // a: 1100 - 1024 + 256*2 = 588; b: 1100 + 0 = 1100.
+    Decision d = p.pick(r, List.of(b("a", 2), b("b", 0)));
+    assertThat(d.backend().id()).isEqualTo("a");
+    assertThat(d.predictedCachedTokens()).isEqualTo(1024);
+    assertThat(d.reason()).startsWith("hit=1024/1100");
+  }
+
+  @Test
+  void loadOutweighsTheHitWhenTheCachedEngineIsBusy() {
+    ApproximatePrefixIndex idx = new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4);
+    PrefixAwarePolicy p = policyWithHitOnA(idx);
+    RouteRequest r = new RouteRequest("m", null, false, keys(68), 1100);
+    // a: 76 + 256*5 = 1356 > b: 1100.
+    Decision d = p.pick(r, List.of(b("a", 5), b("b", 0)));
+    assertThat(d.backend().id()).isEqualTo("b");
+    assertThat(d.predictedCachedTokens()).isZero();
+  }
+
+  @Test
+  void withNoHitAnywhereRequestsSpreadAndPreferTheLessLoaded() {
+    PrefixAwarePolicy p =
+        new PrefixAwarePolicy(new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4), 16, 256);
+    RouteRequest r = new RouteRequest("m", null, false, keys(10), 160);
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < 6; i++) {
+      seen.add(p.pick(r, List.of(b("a", 0), b("b", 0), b("c", 0))).backend().id());
+    }
+    assertThat(seen).containsExactlyInAnyOrder("a", "b", "c");
+    assertThat(p.pick(r, List.of(b("a", 3), b("b", 1), b("c", 2))).backend().id()).isEqualTo("b");
+  }
+
+  @Test
+  void withoutKeysTheCostModelIsLeastLoaded() {
+    PrefixAwarePolicy p =
+        new PrefixAwarePolicy(new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4), 16, 256);
+    Decision d = p.pick(new RouteRequest("m", null, false), List.of(b("a", 4), b("b", 1)));
+    assertThat(d.backend().id()).isEqualTo("b");
+    assertThat(d.predictedCachedTokens()).isEqualTo(-1);
+  }
+}
