@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       EngineCommand.class,
       BenchEngineCommand.class,
       BenchRouterCommand.class,
+      BenchIndexCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

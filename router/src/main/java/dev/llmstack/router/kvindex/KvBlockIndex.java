@@ -2,7 +2,6 @@ package dev.llmstack.router.kvindex;
 
 import dev.llmstack.protocol.kvevents.KvEvent;
 import dev.llmstack.protocol.prefix.BlockHasher;
-import it.unimi.dsi.fastutil.ints.IntArraySet;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
@@ -36,7 +35,13 @@ public final class KvBlockIndex {
   private final Object2IntOpenHashMap<String> slotOf = new Object2IntOpenHashMap<>();
   private final List<String> engineOf = new ArrayList<>();
   private final List<EngineBlocks> blocksOf = new ArrayList<>();
-  private final Long2ObjectOpenHashMap<IntArraySet> holders = new Long2ObjectOpenHashMap<>();
+
+  /**
+   * Block key -> the slots of the engines holding it, as a small sorted-by-insertion int[] replaced
+   * on change: lookups, the hot path, walk a plain array with no iterator; updates pay a tiny copy.
+   */
+  private final Long2ObjectOpenHashMap<int[]> holders = new Long2ObjectOpenHashMap<>();
+
   private long unknownParents;
 
   /** One engine's blocks: our key -> tier bits, and the engine's hash -> our key. */
@@ -93,7 +98,7 @@ public final class KvBlockIndex {
       int before = eb.tiers.get(key);
       eb.tiers.put(key, before | tier);
       if (before == 0) {
-        holders.computeIfAbsent(key, k -> new IntArraySet(2)).add(slot);
+        addHolder(key, slot);
       }
       parent = key;
     }
@@ -114,26 +119,49 @@ public final class KvBlockIndex {
       }
       eb.keyOfHash.remove(hash);
       eb.tiers.remove(key);
-      IntArraySet h = holders.get(key);
-      if (h != null) {
-        h.remove(slot);
-        if (h.isEmpty()) {
-          holders.remove(key);
-        }
+      removeHolder(key, slot);
+    }
+  }
+
+  private void addHolder(long key, int slot) {
+    int[] h = holders.get(key);
+    if (h == null) {
+      holders.put(key, new int[] {slot});
+      return;
+    }
+    int[] grown = java.util.Arrays.copyOf(h, h.length + 1);
+    grown[h.length] = slot;
+    holders.put(key, grown);
+  }
+
+  private void removeHolder(long key, int slot) {
+    int[] h = holders.get(key);
+    if (h == null) {
+      return;
+    }
+    int at = -1;
+    for (int i = 0; i < h.length; i++) {
+      if (h[i] == slot) {
+        at = i;
       }
     }
+    if (at < 0) {
+      return;
+    }
+    if (h.length == 1) {
+      holders.remove(key);
+      return;
+    }
+    int[] shrunk = new int[h.length - 1];
+    System.arraycopy(h, 0, shrunk, 0, at);
+    System.arraycopy(h, at + 1, shrunk, at, h.length - at - 1);
+    holders.put(key, shrunk);
   }
 
   private void clear(int slot) {
     EngineBlocks eb = blocksOf.get(slot);
     for (long key : eb.tiers.keySet()) {
-      IntArraySet h = holders.get(key);
-      if (h != null) {
-        h.remove(slot);
-        if (h.isEmpty()) {
-          holders.remove(key);
-        }
-      }
+      removeHolder(key, slot);
     }
     eb.tiers.clear();
     eb.keyOfHash.clear();
@@ -154,14 +182,12 @@ public final class KvBlockIndex {
   public synchronized int[] prefixDepths(long[] keys, int count) {
     int[] depth = new int[engineOf.size()];
     for (int i = 0; i < count; i++) {
-      IntArraySet h = holders.get(keys[i]);
+      int[] h = holders.get(keys[i]);
       if (h == null) {
         break;
       }
       boolean any = false;
-      var it = h.iterator();
-      while (it.hasNext()) {
-        int slot = it.nextInt();
+      for (int slot : h) {
         if (depth[slot] == i) {
           depth[slot] = i + 1;
           any = true;

@@ -1,0 +1,30 @@
+package dev.llmstack.app;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code llmstack bench-index}: the JMH benchmark of the precise KV index at fleet scale. */
+@Command(
+    name = "bench-index",
+    mixinStandardHelpOptions = true,
+    description = "Runs the JMH benchmark of the KV index (1,000 engines, 10M blocks).")
+final class BenchIndexCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--out",
+      defaultValue = "docs/benchmarks/kv-index/jmh.json",
+      description = "JMH JSON result.")
+  String out;
+
+  @Override
+  public Integer call() throws Exception {
+    java.nio.file.Path p = java.nio.file.Path.of(out);
+    if (p.getParent() != null) {
+      java.nio.file.Files.createDirectories(p.getParent());
+    }
+    org.openjdk.jmh.Main.main(
+        new String[] {"dev.llmstack.bench.jmh.KvIndexBenchmark", "-rf", "json", "-rff", out});
+    return 0;
+  }
+}
