@@ -99,7 +99,7 @@ public class KvIndexBenchmark {
   @OperationsPerInvocation(CHAIN)
   @BenchmarkMode(Mode.Throughput)
   @OutputTimeUnit(TimeUnit.SECONDS)
-  public int[] lookupBlocks() {
+  public KvBlockIndex.Depths lookupBlocks() {
     long[] keys = promptKeys[(cursor++ & 0x7fffffff) % promptKeys.length];
     return index.prefixDepths(keys, keys.length);
   }
@@ -108,7 +108,7 @@ public class KvIndexBenchmark {
   @Benchmark
   @BenchmarkMode(Mode.SampleTime)
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
-  public int[] routingLookupLatency() {
+  public KvBlockIndex.Depths routingLookupLatency() {
     long[] keys = promptKeys[(cursor++ & 0x7fffffff) % promptKeys.length];
     return index.prefixDepths(keys, keys.length);
   }

@@ -175,11 +175,29 @@ public final class KvBlockIndex {
     }
   }
 
+  /** Prefix depths of one request on every engine, by engine id. */
+  public final class Depths {
+    private final int[] bySlot;
+
+    private Depths(int[] bySlot) {
+      this.bySlot = bySlot;
+    }
+
+    /** Leading blocks {@code engine} holds (0 for an engine the index has never heard of). */
+    public int of(String engine) {
+      int slot;
+      synchronized (KvBlockIndex.this) {
+        slot = slotOf.getInt(engine);
+      }
+      return slot < 0 || slot >= bySlot.length ? 0 : bySlot[slot];
+    }
+  }
+
   /**
    * For each engine, how many leading blocks of {@code keys} (a request's chain) it holds, in any
-   * tier. Indexed like {@link #engines()}.
+   * tier: one walk down the chain that follows only the engines still matching.
    */
-  public synchronized int[] prefixDepths(long[] keys, int count) {
+  public synchronized Depths prefixDepths(long[] keys, int count) {
     int[] depth = new int[engineOf.size()];
     for (int i = 0; i < count; i++) {
       int[] h = holders.get(keys[i]);
@@ -197,7 +215,7 @@ public final class KvBlockIndex {
         break;
       }
     }
-    return depth;
+    return new Depths(depth);
   }
 
   /** Leading blocks of {@code keys} that {@code engine} holds. */

@@ -31,11 +31,23 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
     return "kv";
   }
 
+  /**
+   * One pass over the precise index for all engines, then the approximate index for those without
+   * events.
+   */
   @Override
-  protected int cachedBlocks(String engine, long[] keys) {
-    if (followsEvents.test(engine)) {
-      return index.prefixDepth(engine, keys, keys.length);
+  protected int[] cachedBlocks(
+      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
+    KvBlockIndex.Depths precise = index.prefixDepths(keys, keys.length);
+    long now = System.nanoTime();
+    int[] out = new int[candidates.size()];
+    for (int i = 0; i < out.length; i++) {
+      String engine = candidates.get(i).id();
+      out[i] =
+          followsEvents.test(engine)
+              ? precise.of(engine)
+              : approximate.prefixDepth(engine, keys, keys.length, now);
     }
-    return approximate.prefixDepth(engine, keys, keys.length, System.nanoTime());
+    return out;
   }
 }

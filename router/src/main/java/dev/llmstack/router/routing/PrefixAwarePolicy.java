@@ -22,7 +22,13 @@ public final class PrefixAwarePolicy extends PrefixCostPolicy {
   }
 
   @Override
-  protected int cachedBlocks(String engine, long[] keys) {
-    return approximate.prefixDepth(engine, keys, keys.length, System.nanoTime());
+  protected int[] cachedBlocks(
+      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
+    long now = System.nanoTime();
+    int[] out = new int[candidates.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = approximate.prefixDepth(candidates.get(i).id(), keys, keys.length, now);
+    }
+    return out;
   }
 }

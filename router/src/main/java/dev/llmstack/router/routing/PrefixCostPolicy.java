@@ -23,8 +23,8 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     this.tokensPerQueuedRequest = tokensPerQueuedRequest;
   }
 
-  /** Leading blocks of {@code keys} believed cached on {@code engine}. */
-  protected abstract int cachedBlocks(String engine, long[] keys);
+  /** For each candidate, in order, the leading blocks of {@code keys} believed cached on it. */
+  protected abstract int[] cachedBlocks(List<BackendSnapshot> candidates, long[] keys);
 
   @Override
   public Decision pick(RouteRequest request, List<BackendSnapshot> candidates) {
@@ -41,9 +41,11 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   /** Every candidate's cached prefix, load and cost: the debug log line of a decision. */
   private String explain(RouteRequest request, List<BackendSnapshot> candidates, Decision d) {
     StringBuilder sb = new StringBuilder(name()).append(" picked ").append(d.backend().id());
-    for (BackendSnapshot b : candidates) {
-      long[] keys = request.blockKeys();
-      int depth = keys == null ? 0 : cachedBlocks(b.id(), keys);
+    long[] keys = request.blockKeys();
+    int[] depths = keys == null ? new int[candidates.size()] : cachedBlocks(candidates, keys);
+    for (int i = 0; i < candidates.size(); i++) {
+      BackendSnapshot b = candidates.get(i);
+      int depth = depths[i];
       double cost =
           Math.max(0, request.promptTokens() - depth * blockSize)
               + tokensPerQueuedRequest * b.load();
@@ -62,13 +64,15 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private Decision choose(RouteRequest request, List<BackendSnapshot> candidates) {
     long[] keys = request.blockKeys();
     int n = candidates.size();
+    int[] depths = keys == null ? null : cachedBlocks(candidates, keys);
     int start = (int) Math.floorMod(tieBreak.getAndIncrement(), (long) n);
     BackendSnapshot best = null;
     double bestCost = Double.MAX_VALUE;
     int bestDepth = 0;
     for (int k = 0; k < n; k++) {
-      BackendSnapshot b = candidates.get((start + k) % n);
-      int depth = keys == null ? 0 : cachedBlocks(b.id(), keys);
+      int at = (start + k) % n;
+      BackendSnapshot b = candidates.get(at);
+      int depth = depths == null ? 0 : depths[at];
       double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
       double cost = prefill + tokensPerQueuedRequest * b.load();
       if (cost < bestCost) {

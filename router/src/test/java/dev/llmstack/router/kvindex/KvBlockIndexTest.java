@@ -47,17 +47,17 @@ class KvBlockIndexTest {
     index.apply("a", batch(stored(new long[] {1, 2, 3}, null, tokens(0, 12), "GPU")));
     index.apply("b", batch(stored(new long[] {7}, null, tokens(0, 4), "GPU")));
     long[] keys = index.hasher().chain(tokens(0, 16), 16, 0, 0);
-    int[] d = index.prefixDepths(keys, keys.length);
-    List<String> engines = index.engines();
-    assertThat(d[engines.indexOf("a")]).isEqualTo(3);
-    assertThat(d[engines.indexOf("b")]).isEqualTo(1);
+    KvBlockIndex.Depths d = index.prefixDepths(keys, keys.length);
+    assertThat(d.of("a")).isEqualTo(3);
+    assertThat(d.of("b")).isEqualTo(1);
+    assertThat(d.of("never-seen")).isZero();
     // The tail block is evicted on a (vLLM evicts chain tails first).
     index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {3}, "GPU")));
     assertThat(index.prefixDepth("a", keys, keys.length)).isEqualTo(2);
     // A removal in the middle breaks the prefix there.
     index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {1}, "GPU")));
     assertThat(index.prefixDepth("a", keys, keys.length)).isZero();
-    assertThat(index.prefixDepths(keys, keys.length)[engines.indexOf("b")]).isEqualTo(1);
+    assertThat(index.prefixDepths(keys, keys.length).of("b")).isEqualTo(1);
   }
 
   @Test
