@@ -29,6 +29,8 @@ public final class KvEventSubscriber implements AutoCloseable {
     default void onReset() {}
   }
 
+  private static final long RESUBSCRIBE_AFTER_NANOS = 2_000_000_000L;
+
   private final String endpoint;
   private final String replayEndpoint;
   private final String topic;
@@ -71,25 +73,38 @@ public final class KvEventSubscriber implements AutoCloseable {
   private void run() {
     try (ZContext ctx = new ZContext()) {
       if (replayEndpoint != null) {
-        // One replay connection for the subscriber's life: opening a fresh socket per gap sometimes
-        // lost the
-        // reply (seen with JeroMQ 0.6), and a standing connection also answers faster.
+        // One replay connection for the subscriber's life: a fresh socket per gap sometimes lost
+        // the reply (seen with JeroMQ 0.6), and a standing connection also answers faster.
         dealer = ctx.createSocket(SocketType.DEALER);
         dealer.setLinger(0);
         dealer.setReceiveTimeOut(2000);
         dealer.connect(replayEndpoint);
       }
-      ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
-      sub.setLinger(0);
-      sub.setReceiveTimeOut(100);
-      sub.setRcvHWM(100_000);
-      sub.connect(endpoint);
-      sub.subscribe(topic.getBytes(StandardCharsets.UTF_8));
+      ZMQ.Socket sub = null;
+      long lastHeard = 0;
       while (!closed) {
+        // A fresh JeroMQ SUB connection occasionally never receives (seen in about one run in four
+        // here). A
+        // subscription silent for a while is therefore made again: cheap, and any batch missed
+        // meanwhile shows
+        // up as a sequence gap that replay fills.
+        if (sub == null || System.nanoTime() - lastHeard > RESUBSCRIBE_AFTER_NANOS) {
+          if (sub != null) {
+            sub.close();
+          }
+          sub = ctx.createSocket(SocketType.SUB);
+          sub.setLinger(0);
+          sub.setReceiveTimeOut(100);
+          sub.setRcvHWM(100_000);
+          sub.connect(endpoint);
+          sub.subscribe(topic.getBytes(StandardCharsets.UTF_8));
+          lastHeard = System.nanoTime();
+        }
         byte[] t = sub.recv();
         if (t == null) {
           continue;
         }
+        lastHeard = System.nanoTime();
         byte[] seqBytes = sub.hasReceiveMore() ? sub.recv() : null;
         byte[] payload = sub.hasReceiveMore() ? sub.recv() : null;
         while (sub.hasReceiveMore()) {
