@@ -39,7 +39,17 @@ public final class Main implements Runnable {
     return cli.execute(args);
   }
 
+  /** Held so java.util.logging keeps the level (it references loggers weakly). */
+  private static final java.util.logging.Logger DJL = java.util.logging.Logger.getLogger("ai.djl");
+
   public static void main(String[] args) {
+    // One line per log record; DJL's start-up chatter (GPU probing on a machine without CUDA) only
+    // when severe.
+    if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+      System.setProperty(
+          "java.util.logging.SimpleFormatter.format", "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
+    }
+    DJL.setLevel(java.util.logging.Level.SEVERE);
     System.exit(run(args));
   }
 }
