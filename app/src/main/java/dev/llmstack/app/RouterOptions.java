@@ -99,7 +99,13 @@ final class RouterOptions {
       description = "Tokenizer directory for the kv policy (default: the model's own).")
   String tokenizer;
 
+  @Option(
+      names = "--access-log",
+      description = "JSON-lines access log: a file path, or - for standard output (default: off).")
+  String accessLog;
+
   RouterSettings apply(RouterSettings s) {
+    s.accessLog(accessLog);
     if (kvEventsPortOffset != null) {
       s.kvEventsPortOffsets(kvEventsPortOffset, kvReplayPortOffset);
     }

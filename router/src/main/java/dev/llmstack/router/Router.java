@@ -39,6 +39,7 @@ public final class Router implements AutoCloseable {
           100_000, java.util.concurrent.TimeUnit.MINUTES.toNanos(10));
   private final dev.llmstack.router.kvindex.PromptKeys promptKeys;
   private final java.util.concurrent.ExecutorService keysPool;
+  private dev.llmstack.router.stats.AccessLog accessLog;
   private final Map<EndpointSource, Set<Endpoint>> discovered = new ConcurrentHashMap<>();
 
   private Router(RouterSettings s) {
@@ -107,6 +108,10 @@ public final class Router implements AutoCloseable {
   public static Router start(RouterSettings s) throws Exception {
     Router r = new Router(s);
     try {
+      if (s.accessLog != null) {
+        r.accessLog = new dev.llmstack.router.stats.AccessLog(s.accessLog);
+        r.server.accessLog(r.accessLog);
+      }
       r.server.start();
       r.startDiscovery();
     } catch (Exception | Error e) {
@@ -189,5 +194,8 @@ public final class Router implements AutoCloseable {
     kvFeed.close();
     keysPool.shutdownNow();
     promptKeys.close();
+    if (accessLog != null) {
+      accessLog.close();
+    }
   }
 }

@@ -33,6 +33,7 @@ public final class RouterSettings {
   String kvEventsTopic = "kv-events";
   java.util.Map<String, String[]> kvEndpoints = java.util.Map.of();
   Path tokenizerDir;
+  String accessLog;
 
   public static RouterSettings defaults() {
     return new RouterSettings();
@@ -175,6 +176,12 @@ public final class RouterSettings {
 
   public RouterSettings kvEventsTopic(String v) {
     kvEventsTopic = v;
+    return this;
+  }
+
+  /** Where the JSON-lines access log goes: a file path, "-" for standard output, null for none. */
+  public RouterSettings accessLog(String v) {
+    accessLog = v;
     return this;
   }
 

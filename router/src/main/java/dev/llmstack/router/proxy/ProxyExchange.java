@@ -103,9 +103,8 @@ final class ProxyExchange {
   private String lastError;
   private io.netty.util.Timeout firstByteTimer;
   private boolean released;
-  private int cachedScan =
-      -1; // progress through "cached_tokens": across chunks; -1 when not scanning
-  private int cachedValue = -1;
+  private UsageScanner usage; // reads the engine's usage numbers as they stream by, when needed
+  private long firstByteNanos = -1;
 
   ProxyExchange(
       RouterContext rc,
@@ -252,8 +251,8 @@ final class ProxyExchange {
       }
       if (state == State.RELAYING && msg instanceof HttpContent c) {
         boolean last = c instanceof LastHttpContent;
-        if (cachedScan >= 0) {
-          scanCachedTokens(c.content());
+        if (usage != null) {
+          usage.scan(c.content());
         }
         if (last) {
           client
@@ -277,6 +276,7 @@ final class ProxyExchange {
     cancelTimer();
     if (!sawFirstByte) {
       sawFirstByte = true;
+      firstByteNanos = System.nanoTime();
       backend.firstByte();
       rc.observer().firstByte(backend.id(), System.nanoTime() - startNanos);
     }
@@ -306,8 +306,8 @@ final class ProxyExchange {
     }
     client.write(head);
     state = State.RELAYING;
-    if (decision.predictedCachedTokens() >= 0) {
-      cachedScan = 0;
+    if (decision.predictedCachedTokens() >= 0 || rc.accessLog() != null) {
+      usage = new UsageScanner();
     }
   }
 
@@ -406,39 +406,35 @@ final class ProxyExchange {
     end(true);
   }
 
-  private static final byte[] CACHED_TOKENS =
-      "\"cached_tokens\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-  /**
-   * Finds {@code "cached_tokens":N} in the response as it streams by (the usage of a JSON answer,
-   * or of the last SSE chunk), without copying or parsing the body: the closed loop between
-   * prediction and engine truth.
-   */
-  private void scanCachedTokens(io.netty.buffer.ByteBuf buf) {
-    for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; i++) {
-      byte b = buf.getByte(i);
-      if (cachedScan < CACHED_TOKENS.length) {
-        cachedScan =
-            b == CACHED_TOKENS[cachedScan] ? cachedScan + 1 : (b == CACHED_TOKENS[0] ? 1 : 0);
-        if (cachedScan == CACHED_TOKENS.length) {
-          cachedValue = 0;
-        }
-      } else if (b >= '0' && b <= '9') {
-        cachedValue = cachedValue * 10 + (b - '0');
-      } else if (b != ' ') {
-        cachedScan = 0; // number ended; keep the value, look for a later one
-      }
-    }
-  }
-
   private void end(boolean success) {
     if (state == State.DONE) {
       return;
     }
     state = State.DONE;
     cancelTimer();
-    if (success && cachedValue >= 0 && decision != null && decision.predictedCachedTokens() >= 0) {
-      rc.observer().cacheOutcome(backend.id(), decision.predictedCachedTokens(), cachedValue);
+    long cached = usage == null ? -1 : usage.cachedTokens();
+    if (success && cached >= 0 && decision != null && decision.predictedCachedTokens() >= 0) {
+      rc.observer().cacheOutcome(backend.id(), decision.predictedCachedTokens(), (int) cached);
+    }
+    dev.llmstack.router.stats.AccessLog log = rc.accessLog();
+    if (log != null) {
+      long now = System.nanoTime();
+      log.log(
+          new dev.llmstack.router.stats.AccessLog.Entry(
+              requestId,
+              request.uri(),
+              route.model(),
+              backend.id(),
+              policy.name(),
+              decision == null ? "" : decision.reason(),
+              success ? status : (status == 0 ? 499 : status),
+              tried.size(),
+              firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
+              (now - startNanos) / 1e6,
+              usage == null ? -1 : usage.promptTokens(),
+              usage == null ? -1 : usage.completionTokens(),
+              cached,
+              route.stream()));
     }
     backend.finished(sawFirstByte);
     if (success && status < 500) {

@@ -17,6 +17,9 @@ interface RouterContext {
 
   RouterObserver observer();
 
+  /** The structured access log, or null when off. */
+  dev.llmstack.router.stats.AccessLog accessLog();
+
   /** Prompt keys and the approximate prefix index of cache-aware routing. */
   RouterServer.CacheAware cacheAware();
 

@@ -51,6 +51,17 @@ public final class RouterServer implements RouterContext, AutoCloseable {
       dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate) {}
 
   private final CacheAware cacheAware;
+  private volatile dev.llmstack.router.stats.AccessLog accessLog;
+
+  /** Turns the access log on (before traffic). */
+  public void accessLog(dev.llmstack.router.stats.AccessLog log) {
+    this.accessLog = log;
+  }
+
+  @Override
+  public dev.llmstack.router.stats.AccessLog accessLog() {
+    return accessLog;
+  }
 
   private final RouterSettings settings;
   private final BackendRegistry registry;

@@ -398,4 +398,31 @@ class RouterIT {
           .contains("llmstack_router_engine_routable{engine=\"" + a.baseUrl() + "\"} 1");
     }
   }
+
+  @Test
+  void accessLogHasOneJsonLinePerRequestWithUsage(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("access.jsonl");
+    try (Router r = Router.start(routerSettings(List.of(a.baseUrl())).accessLog(log.toString()))) {
+      awaitEngines(r, 1);
+      Http.post(
+          r.baseUrl() + "/v1/chat/completions",
+          chat("hello", 7, false),
+          Map.of("x-request-id", "trace-me-1"));
+      Http.events(r.baseUrl() + "/v1/chat/completions", chat("hello", 5, true));
+    }
+    List<String> lines = Files.readAllLines(log);
+    assertThat(lines).hasSize(2);
+    JsonNode first = Http.JSON.readTree(lines.get(0));
+    assertThat(first.get("request_id").asText()).isEqualTo("trace-me-1");
+    assertThat(first.get("engine").asText()).isEqualTo(a.baseUrl());
+    assertThat(first.get("model").asText()).isEqualTo(MODEL);
+    assertThat(first.get("policy").asText()).isEqualTo("least-outstanding");
+    assertThat(first.get("status").asInt()).isEqualTo(200);
+    assertThat(first.get("completion_tokens").asLong()).isEqualTo(7);
+    assertThat(first.get("prompt_tokens").asLong()).isPositive();
+    assertThat(first.get("ttfb_ms").asDouble()).isPositive();
+    JsonNode second = Http.JSON.readTree(lines.get(1));
+    assertThat(second.get("stream").asBoolean()).isTrue();
+    assertThat(second.get("completion_tokens").asLong()).isEqualTo(5);
+  }
 }
