@@ -33,7 +33,6 @@ public final class EngineCore {
   private int[] scheduledTokens = new int[64];
   private int numScheduled;
   private boolean stepInFlight;
-  private long stepCount;
 
   // Reused per step, so a step allocates nothing.
   private long shapePrefillTokens;
@@ -72,10 +71,6 @@ public final class EngineCore {
 
   public boolean hasWork() {
     return !running.isEmpty() || !waiting.isEmpty();
-  }
-
-  public long stepCount() {
-    return stepCount;
   }
 
   /** Queues a new sequence; it is scheduled from the next step on. */
@@ -203,7 +198,6 @@ public final class EngineCore {
       throw new IllegalStateException("no step in flight");
     }
     stepInFlight = false;
-    stepCount++;
     int tokensInStep = 0;
     boolean anyFinished = false;
     for (int i = 0; i < numScheduled; i++) {

@@ -87,18 +87,8 @@ public final class KvCacheManager {
     return numFree;
   }
 
-  /** Blocks currently in the prefix cache (used or free). */
-  public int numCachedBlocks() {
-    return cached.size();
-  }
-
   public double usage() {
     return 1.0 - (double) numFree / numBlocks;
-  }
-
-  /** Whether the prefix cache holds a block with this key. */
-  public boolean contains(long blockKey) {
-    return cached.containsKey(blockKey);
   }
 
   /**
@@ -153,11 +143,6 @@ public final class KvCacheManager {
   /** Number of blocks {@code numTokens} tokens occupy. */
   public int blocksFor(int numTokens) {
     return (numTokens + blockSize - 1) / blockSize;
-  }
-
-  /** Free blocks that {@link #allocate} would take for {@code seq} to hold {@code totalTokens}. */
-  int freeBlocksNeeded(Sequence seq, int totalTokens) {
-    return Math.max(0, blocksFor(totalTokens) - seq.numBlocks);
   }
 
   /** Adds the blocks {@code seq} has completed (all tokens computed) to the prefix cache. */

@@ -53,15 +53,6 @@ public final class RealTimeDriver implements EngineClock, AutoCloseable {
     return (long) ((System.nanoTime() - wallOrigin) * timeScale);
   }
 
-  public double timeScale() {
-    return timeScale;
-  }
-
-  /** Converts an engine-time duration to wall-clock nanoseconds. */
-  public long toWallNanos(long engineNanos) {
-    return (long) (engineNanos / timeScale);
-  }
-
   public void submit(Sequence seq) {
     send(() -> core.submit(seq));
   }
