@@ -175,47 +175,76 @@ public final class KvBlockIndex {
     }
   }
 
-  /** Prefix depths of one request on every engine, by engine id. */
+  /**
+   * Prefix depths of one request: the engines holding its first block, each with how far it
+   * matches.
+   */
   public final class Depths {
-    private final int[] bySlot;
+    private final int[] slots;
+    private final int[] depths;
 
-    private Depths(int[] bySlot) {
-      this.bySlot = bySlot;
+    private Depths(int[] slots, int[] depths) {
+      this.slots = slots;
+      this.depths = depths;
     }
 
-    /** Leading blocks {@code engine} holds (0 for an engine the index has never heard of). */
+    /**
+     * Leading blocks {@code engine} holds (0 for an engine without the first block, or unknown).
+     */
     public int of(String engine) {
       int slot;
       synchronized (KvBlockIndex.this) {
         slot = slotOf.getInt(engine);
       }
-      return slot < 0 || slot >= bySlot.length ? 0 : bySlot[slot];
+      for (int i = 0; i < slots.length; i++) {
+        if (slots[i] == slot) {
+          return depths[i];
+        }
+      }
+      return 0;
     }
   }
 
+  private static final int[] NONE = new int[0];
+
   /**
-   * For each engine, how many leading blocks of {@code keys} (a request's chain) it holds, in any
-   * tier: one walk down the chain that follows only the engines still matching.
+   * How many leading blocks of {@code keys} (a request's chain) each engine holds, in any tier: one
+   * walk down the chain that follows only the engines holding the first block and drops each at its
+   * first miss, so the cost is the matched depth times the few engines sharing a prefix, whatever
+   * the fleet size.
    */
   public synchronized Depths prefixDepths(long[] keys, int count) {
-    int[] depth = new int[engineOf.size()];
-    for (int i = 0; i < count; i++) {
+    int[] first = count == 0 ? null : holders.get(keys[0]);
+    if (first == null) {
+      return new Depths(NONE, NONE);
+    }
+    int[] slots = first.clone();
+    int[] depths = new int[slots.length];
+    int alive = slots.length;
+    java.util.Arrays.fill(depths, 1);
+    for (int i = 1; i < count && alive > 0; i++) {
       int[] h = holders.get(keys[i]);
       if (h == null) {
         break;
       }
-      boolean any = false;
-      for (int slot : h) {
-        if (depth[slot] == i) {
-          depth[slot] = i + 1;
-          any = true;
+      for (int k = 0; k < slots.length; k++) {
+        if (depths[k] == i && contains(h, slots[k])) {
+          depths[k] = i + 1;
+        } else if (depths[k] == i) {
+          alive--;
         }
       }
-      if (!any) {
-        break;
+    }
+    return new Depths(slots, depths);
+  }
+
+  private static boolean contains(int[] a, int v) {
+    for (int x : a) {
+      if (x == v) {
+        return true;
       }
     }
-    return new Depths(depth);
+    return false;
   }
 
   /** Leading blocks of {@code keys} that {@code engine} holds. */
