@@ -90,13 +90,13 @@ class EngineMetricsIT {
 
       // Exact bucket boundaries, as vLLM's.
       assertThat(buckets(f, "vllm:time_to_first_token_seconds"))
-          .containsExactly(withInf(VllmMetricNames.TTFT_BUCKETS));
+          .containsExactly(withInf(VllmMetricNames.ttftBuckets()));
       assertThat(buckets(f, "vllm:inter_token_latency_seconds"))
-          .containsExactly(withInf(VllmMetricNames.ITL_BUCKETS));
+          .containsExactly(withInf(VllmMetricNames.interTokenBuckets()));
       assertThat(buckets(f, "vllm:e2e_request_latency_seconds"))
-          .containsExactly(withInf(VllmMetricNames.REQUEST_LATENCY_BUCKETS));
+          .containsExactly(withInf(VllmMetricNames.requestLatencyBuckets()));
       assertThat(buckets(f, "vllm:iteration_tokens_total"))
-          .containsExactly(withInf(VllmMetricNames.ITERATION_TOKEN_BUCKETS));
+          .containsExactly(withInf(VllmMetricNames.iterationTokenBuckets()));
       assertThat(buckets(f, "vllm:request_prompt_tokens"))
           .containsExactly(
               1.0,
