@@ -37,7 +37,9 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
 
   public ChatTemplate(String template, String bosToken, String eosToken) {
-    this.template = parenthesizeNamespaceArguments(template).replace("[::-1]", "|reverse");
+    this.template =
+        applyWhitespaceControl(
+            parenthesizeNamespaceArguments(template).replace("[::-1]", "|reverse"));
     this.bosToken = bosToken == null ? "" : bosToken;
     this.eosToken = eosToken == null ? "" : eosToken;
     this.jinjava =
@@ -57,6 +59,19 @@ public final class ChatTemplate {
         .registerFunction(
             new ELFunctionDefinition(
                 "", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+  }
+
+  /**
+   * Applies Jinja's whitespace control ({@code {{-}, {@code -}}}, {@code {%-}, {@code -%}}: strip
+   * the template text's whitespace before or after the tag) to the template source, because jinjava
+   * honours it on statement tags only partly and not on expressions; the markers are then plain
+   * delimiters.
+   */
+  static String applyWhitespaceControl(String t) {
+    return t.replaceAll("\\s*\\{\\{-", "{{")
+        .replaceAll("-}}\\s*", "}}")
+        .replaceAll("\\s*\\{%-", "{%")
+        .replaceAll("-%}\\s*", "%}");
   }
 
   /*
@@ -171,7 +186,7 @@ public final class ChatTemplate {
     for (ChatMessage m : messages) {
       Map<String, Object> mm = new LinkedHashMap<>();
       mm.put("role", m.role());
-      mm.put("content", m.content());
+      mm.put("content", new PyStr(m.content()));
       msgs.add(mm);
     }
     Map<String, Object> ctx = new HashMap<>();

@@ -98,20 +98,41 @@ class ModelTokenizerTest {
   }
 
   @Test
-  void qwen3TokenizesPromptsAndReportsItsTemplateGapClearly() throws IOException {
+  void qwen3TemplateRendersAsInTransformers() throws IOException {
     try (ModelTokenizer qwen = ModelTokenizer.forModel("Qwen/Qwen3-8B", null)) {
+      List<ChatMessage> msgs =
+          List.of(
+              new ChatMessage("system", "Be brief."),
+              new ChatMessage("user", "Hello"),
+              new ChatMessage("assistant", "<think>\nhmm\n</think>\n\nHi there"),
+              new ChatMessage("user", "Again"));
+      // Earlier turns lose their reasoning; whitespace control, namespace() and str methods all
+      // apply.
+      assertThat(qwen.renderChat(msgs, true, false, Map.of()))
+          .isEqualTo(
+              "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+                  + "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nAgain<|im_end|>\n"
+                  + "<|im_start|>assistant\n");
+      assertThat(
+              qwen.renderChat(
+                  List.of(new ChatMessage("user", "Hi")),
+                  true,
+                  false,
+                  Map.of("enable_thinking", false)))
+          .endsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n");
       int[] ids = qwen.encode("Hello world", true);
       assertThat(qwen.decode(ids, false)).isEqualTo("Hello world");
       assertThat(qwen.plainWordTokenIds().length).isGreaterThan(5000);
       assertThat(qwen.eosTokenIds()).isNotEmpty();
-      // Qwen3's template calls Python string methods (startswith, split) that jinjava lacks: a
-      // clear error,
-      // never a wrong prompt. Tracked in docs/engine.md.
-      assertThatThrownBy(
-              () ->
-                  qwen.renderChat(List.of(new ChatMessage("user", "Hello")), true, false, Map.of()))
-          .isInstanceOf(ChatTemplate.TemplateException.class);
     }
+  }
+
+  @Test
+  void templateErrorsAreClear() {
+    ChatTemplate t = new ChatTemplate("{{ raise_exception('no system messages') }}", "", "");
+    assertThatThrownBy(() -> t.render(List.of(new ChatMessage("user", "x")), true, false, Map.of()))
+        .isInstanceOf(ChatTemplate.TemplateException.class)
+        .hasMessageContaining("no system messages");
   }
 
   @Test
