@@ -56,6 +56,8 @@ class ModelTokenizerTest {
     assertThat(llama.decode(new int[] {128000, 9906, 1917}, false))
         .isEqualTo("<|begin_of_text|>Hello world");
     assertThat(llama.decode(new int[] {128000, 9906, 1917})).isEqualTo("Hello world");
+    assertThat(llama.encode("", false)).isEmpty();
+    assertThat(llama.encodePrompt("")).containsExactly(128000);
     String text = "Tokenizers: ünïcode, 数字 12345, emoji 🙂 and\ttabs.\n";
     assertThat(llama.decode(llama.encode(text, false), false)).isEqualTo(text);
   }
@@ -85,6 +87,14 @@ class ModelTokenizerTest {
     assertThat(ids).hasSize(1001); // transformers counts the same
     assertThat(llama.decode(ids, false)).isEqualTo(text);
     assertThat(llama.encodePrompt(text)).hasSize(1002);
+  }
+
+  @Test
+  void longChatsRenderAndTokenizeWhole() {
+    String big = "word ".repeat(40_000);
+    int[] ids = llama.encodeChat(List.of(new ChatMessage("user", big)), true, false, null);
+    int[] header = llama.encodeChat(List.of(new ChatMessage("user", "")), true, false, null);
+    assertThat(ids.length - header.length).isEqualTo(40_000);
   }
 
   @Test

