@@ -174,10 +174,13 @@ class EngineApiIT {
   @Test
   void repeatedPrefixReportsCachedTokensAndFreshPromptDoesNot() {
     String system = "You are a helpful assistant. ".repeat(40);
+    // Every Llama-3.1 chat starts with the same system header (dates), a full cached block in
+    // vLLM too; a cache_salt per conversation keeps the other tests' chats out of these counts.
     String first =
         "{\"messages\":[{\"role\":\"system\",\"content\":\""
             + system
-            + "\"},{\"role\":\"user\",\"content\":\"question one\"}],\"max_tokens\":2}";
+            + "\"},{\"role\":\"user\",\"content\":\"question one\"}],\"max_tokens\":2,"
+            + "\"cache_salt\":\"repeated-prefix\"}";
     String second = first.replace("question one", "question two");
     JsonNode a = http.post("/v1/chat/completions", first).json();
     JsonNode b = http.post("/v1/chat/completions", second).json();
@@ -190,7 +193,7 @@ class EngineApiIT {
         http.post(
                 "/v1/chat/completions",
                 "{\"messages\":[{\"role\":\"user\",\"content\":\"An unrelated question about"
-                    + " sailing boats and wind\"}],\"max_tokens\":2}")
+                    + " sailing boats and wind\"}],\"max_tokens\":2,\"cache_salt\":\"fresh\"}")
             .json();
     assertThat(fresh.at("/usage/prompt_tokens_details/cached_tokens").asInt()).isZero();
   }

@@ -1,90 +1,82 @@
 package dev.llmstack.protocol.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * One served model's tokenizer and chat template, so token counts and multi-turn prefix sharing are
- * exactly the real model's. Used by the simulated engine and, for cache-aware routing, by the
- * router.
+ * One served model's tokenizer and chat template, tokenizing requests the way vLLM does so that
+ * token counts and multi-turn prefix sharing are the real model's. Used by the simulated engine
+ * and, for cache-aware routing, by the router. Thread-safe.
  */
 public final class ModelTokenizer implements AutoCloseable {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private final Path dir;
   private final HfTokenizer tokenizer;
   private final ChatTemplate template;
-  private final int[] eosTokenIds;
-  private volatile int[] plainWords;
 
-  private ModelTokenizer(Path dir, HfTokenizer tokenizer, ChatTemplate template, int[] eos) {
-    this.dir = dir;
+  private ModelTokenizer(HfTokenizer tokenizer, ChatTemplate template) {
     this.tokenizer = tokenizer;
     this.template = template;
-    this.eosTokenIds = eos;
   }
 
   /**
-   * The tokenizer of {@code modelName}, from {@code dir} when given, else fetched for the model's
-   * family.
+   * The tokenizer of {@code modelName}: from {@code tokenizerDir} when given (the {@code
+   * --tokenizer} flag), else its family's files, fetched on first use into the cache.
+   *
+   * @throws IOException for an unknown model without a directory, a failed fetch or unreadable
+   *     files
    */
-  public static ModelTokenizer forModel(String modelName, Path dir) throws IOException {
-    return load(TokenizerFiles.resolve(modelName, dir));
+  public static ModelTokenizer forModel(String modelName, Path tokenizerDir) throws IOException {
+    return load(TokenizerFiles.resolve(modelName, tokenizerDir));
   }
 
-  /** Loads a HuggingFace tokenizer directory. */
+  /**
+   * Loads a HuggingFace tokenizer directory. The chat template is {@code chat_template.jinja} when
+   * present (transformers' current layout), else tokenizer_config.json's {@code chat_template} (a
+   * string, or the one named "default" of a list).
+   */
   public static ModelTokenizer load(Path dir) throws IOException {
     HfTokenizer tok = HfTokenizer.load(dir);
-    JsonNode cfg = JSON.createObjectNode();
-    Path cfgFile = dir.resolve("tokenizer_config.json");
-    if (Files.isRegularFile(cfgFile)) {
-      cfg = JSON.readTree(cfgFile.toFile());
+    try {
+      String source = chatTemplateSource(dir, tok.config());
+      ChatTemplate template = source == null ? null : new ChatTemplate(source, tok.specialTokens());
+      return new ModelTokenizer(tok, template);
+    } catch (IOException | RuntimeException e) {
+      tok.close();
+      throw e;
     }
-    String bos = tokenText(cfg.get("bos_token"));
-    String eos = tokenText(cfg.get("eos_token"));
-    ChatTemplate template = null;
-    JsonNode t = cfg.get("chat_template");
+  }
+
+  private static String chatTemplateSource(Path dir, JsonNode config) throws IOException {
+    Path jinja = dir.resolve("chat_template.jinja");
+    if (Files.isRegularFile(jinja)) {
+      return Files.readString(jinja, StandardCharsets.UTF_8);
+    }
+    JsonNode t = config.get("chat_template");
     if (t != null && t.isTextual()) {
-      template = new ChatTemplate(t.asText(), bos, eos);
-    } else if (t != null && t.isArray()) {
+      return t.asText();
+    }
+    if (t != null && t.isArray()) {
       for (JsonNode named : t) {
         if ("default".equals(named.path("name").asText())) {
-          template = new ChatTemplate(named.path("template").asText(), bos, eos);
+          return named.path("template").asText();
         }
       }
     }
-    List<Integer> eosIds = new ArrayList<>();
-    for (String special :
-        List.of(
-            eos, "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>")) {
-      if (special == null || special.isEmpty()) {
-        continue;
-      }
-      int[] ids = tok.encode(special, false);
-      if (ids.length == 1 && !eosIds.contains(ids[0])) {
-        eosIds.add(ids[0]);
-      }
-    }
-    return new ModelTokenizer(
-        dir, tok, template, eosIds.stream().mapToInt(Integer::intValue).toArray());
-  }
-
-  private static String tokenText(JsonNode n) {
-    if (n == null || n.isNull()) {
-      return null;
-    }
-    return n.isTextual() ? n.asText() : n.path("content").asText(null);
+    return null;
   }
 
   public Path directory() {
-    return dir;
+    return tokenizer.directory();
+  }
+
+  /** The underlying tokenizer. */
+  public HfTokenizer tokenizer() {
+    return tokenizer;
   }
 
   public boolean hasChatTemplate() {
@@ -92,28 +84,40 @@ public final class ModelTokenizer implements AutoCloseable {
   }
 
   /**
-   * Renders the chat template and tokenizes it without adding special tokens (the template has
-   * them).
+   * A chat request's prompt tokens: the rendered chat template, tokenized without adding special
+   * tokens (the template writes BOS itself), as vLLM's chat endpoint does by default.
+   *
+   * @param templateKwargs {@code chat_template_kwargs} (e.g. {@code enable_thinking}); may be null
+   * @throws ChatTemplate.TemplateException when the template rejects the messages (vLLM: 400)
    */
   public int[] encodeChat(
       List<ChatMessage> messages,
       boolean addGenerationPrompt,
       boolean continueFinalMessage,
-      Map<String, Object> templateKwargs) {
+      Map<String, ?> templateKwargs) {
     return tokenizer.encode(
         renderChat(messages, addGenerationPrompt, continueFinalMessage, templateKwargs), false);
   }
 
+  /** The chat template's text for {@code messages} (what {@link #encodeChat} tokenizes). */
   public String renderChat(
       List<ChatMessage> messages,
       boolean addGenerationPrompt,
       boolean continueFinalMessage,
-      Map<String, Object> templateKwargs) {
+      Map<String, ?> templateKwargs) {
     if (template == null) {
       throw new ChatTemplate.TemplateException(
           "this tokenizer has no chat template; use /v1/completions");
     }
     return template.render(messages, addGenerationPrompt, continueFinalMessage, templateKwargs);
+  }
+
+  /**
+   * A completion prompt's tokens, with the tokenizer's special tokens added (Llama: BOS), as vLLM's
+   * completions endpoint does by default.
+   */
+  public int[] encodePrompt(String text) {
+    return tokenizer.encode(text, true);
   }
 
   public int[] encode(String text, boolean addSpecialTokens) {
@@ -124,94 +128,28 @@ public final class ModelTokenizer implements AutoCloseable {
     return tokenizer.decode(ids, skipSpecialTokens);
   }
 
-  /** Tokens that end generation (EOS and the chat end-of-turn tokens). */
+  /** Text for the user: special tokens left out. */
+  public String decode(int[] ids) {
+    return tokenizer.decode(ids, true);
+  }
+
+  public int vocabSize() {
+    return tokenizer.vocabSize();
+  }
+
+  /** The BOS token's id, or -1 when the tokenizer has none. */
+  public int bosTokenId() {
+    return tokenizer.bosTokenId();
+  }
+
+  /** Tokens that end generation; the first is the tokenizer's own EOS. */
   public int[] eosTokenIds() {
-    return eosTokenIds.clone();
+    return tokenizer.eosTokenIds();
   }
 
-  /**
-   * Tokens whose text is one space followed by 2 to 10 lowercase ASCII letters: each decodes on its
-   * own, so text generated from them streams token by token and re-tokenizes to the same count.
-   */
+  /** See {@link HfTokenizer#plainWordTokenIds()}. */
   public int[] plainWordTokenIds() {
-    int[] words = plainWords;
-    if (words == null) {
-      words = findPlainWords();
-      plainWords = words;
-    }
-    return words;
-  }
-
-  /**
-   * Candidates come from the vocabulary in tokenizer.json (byte-level BPE writes a leading space as
-   * 'Ġ'); each is kept only if it decodes to " word" and encodes back to itself.
-   */
-  private int[] findPlainWords() {
-    List<Integer> out = new ArrayList<>();
-    try (com.fasterxml.jackson.core.JsonParser p =
-        JSON.getFactory().createParser(dir.resolve("tokenizer.json").toFile())) {
-      if (!seekVocab(p)) {
-        return new int[0];
-      }
-      int[] one = new int[1];
-      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-        String piece = p.currentName();
-        p.nextToken();
-        int id = p.getIntValue();
-        if (piece.length() >= 3 && piece.length() <= 11 && piece.charAt(0) == '\u0120') {
-          one[0] = id;
-          String s = tokenizer.decode(one, false);
-          if (isPlainWord(s)) {
-            int[] back = tokenizer.encode(s, false);
-            if (back.length == 1 && back[0] == id) {
-              out.add(id);
-            }
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return out.stream().mapToInt(Integer::intValue).sorted().toArray();
-  }
-
-  /** Moves the parser to just inside {@code model.vocab}. */
-  private static boolean seekVocab(com.fasterxml.jackson.core.JsonParser p) throws IOException {
-    if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-      return false;
-    }
-    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      p.nextToken();
-      if (!name.equals("model")) {
-        p.skipChildren();
-        continue;
-      }
-      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        com.fasterxml.jackson.core.JsonToken t = p.nextToken();
-        if (field.equals("vocab") && t == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-          return true;
-        }
-        p.skipChildren();
-      }
-      return false;
-    }
-    return false;
-  }
-
-  static boolean isPlainWord(String s) {
-    int n = s.length();
-    if (n < 3 || n > 11 || s.charAt(0) != ' ') {
-      return false;
-    }
-    for (int i = 1; i < n; i++) {
-      char c = s.charAt(i);
-      if (c < 'a' || c > 'z') {
-        return false;
-      }
-    }
-    return true;
+    return tokenizer.plainWordTokenIds();
   }
 
   @Override

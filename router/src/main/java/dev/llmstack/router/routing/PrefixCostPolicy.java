@@ -14,6 +14,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public abstract class PrefixCostPolicy implements CacheAwarePolicy {
 
+  /**
+   * Hits shorter than this are not credited. Every chat of a model shares its template's header (Llama-3.1's
+   * system header with the dates fills a whole block), so a one-block "hit" says nothing about where the
+   * conversation lives; crediting it would pile every fresh request onto whichever engine saw the header first.
+   */
+  static final int MIN_CREDITED_BLOCKS = 4;
+
   private final int blockSize;
   private final double tokensPerQueuedRequest;
   private final AtomicLong tieBreak = new AtomicLong();
@@ -45,7 +52,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     int[] depths = keys == null ? new int[candidates.size()] : cachedBlocks(candidates, keys);
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
-      int depth = depths[i];
+      int depth = depths[i] < MIN_CREDITED_BLOCKS ? 0 : depths[i];
       double cost =
           Math.max(0, request.promptTokens() - depth * blockSize)
               + tokensPerQueuedRequest * b.load();
@@ -72,7 +79,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     for (int k = 0; k < n; k++) {
       int at = (start + k) % n;
       BackendSnapshot b = candidates.get(at);
-      int depth = depths == null ? 0 : depths[at];
+      int depth = depths == null || depths[at] < MIN_CREDITED_BLOCKS ? 0 : depths[at];
       double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
       double cost = prefill + tokensPerQueuedRequest * b.load();
       if (cost < bestCost) {
