@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public abstract class PrefixCostPolicy implements CacheAwarePolicy {
 
   /**
-   * Hits shorter than this are not credited. Every chat of a model shares its template's header (Llama-3.1's
-   * system header with the dates fills a whole block), so a one-block "hit" says nothing about where the
-   * conversation lives; crediting it would pile every fresh request onto whichever engine saw the header first.
+   * Hits shorter than this are not credited. Every chat of a model shares its template's header
+   * (Llama-3.1's system header with the dates fills a whole block), so a one-block "hit" says
+   * nothing about where the conversation lives; crediting it would pile every fresh request onto
+   * whichever engine saw the header first.
    */
   static final int MIN_CREDITED_BLOCKS = 4;
 
