@@ -64,25 +64,7 @@ public final class PromptKeys implements AutoCloseable {
     }
     List<ChatMessage> messages = new ArrayList<>();
     for (JsonNode msg : m) {
-      JsonNode c = msg.get("content");
-      String text;
-      if (c == null || c.isNull()) {
-        text = "";
-      } else if (c.isTextual()) {
-        text = c.asText();
-      } else {
-        StringBuilder sb = new StringBuilder();
-        for (JsonNode part : c) {
-          if (part.has("text")) {
-            if (!sb.isEmpty()) {
-              sb.append('\n');
-            }
-            sb.append(part.get("text").asText());
-          }
-        }
-        text = sb.toString();
-      }
-      messages.add(new ChatMessage(msg.path("role").asText(), text));
+      messages.add(ChatMessage.fromJson(msg)); // text parts joined as vLLM joins them
     }
     boolean addGen = j.path("add_generation_prompt").asBoolean(true);
     boolean cont = j.path("continue_final_message").asBoolean(false);
