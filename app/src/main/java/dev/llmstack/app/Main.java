@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
       BenchEngineCommand.class,
       BenchRouterCommand.class,
       BenchIndexCommand.class,
+      BenchCommand.class,
+      SimulateCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -92,6 +92,21 @@ public final class KvCacheManager {
   }
 
   /**
+   * Leading blocks of {@code keys} (chained with this cache's hasher) held in the prefix cache now:
+   * what an oracle that reads the engine's cache directly sees.
+   */
+  public int cachedPrefixBlocks(long[] keys, int count) {
+    if (!prefixCaching) {
+      return 0;
+    }
+    int hits = 0;
+    while (hits < count && cached.containsKey(keys[hits])) {
+      hits++;
+    }
+    return hits;
+  }
+
+  /**
    * Number of leading full blocks of {@code seq} found in the prefix cache, capped so at least one
    * prompt token is left to compute (vLLM recomputes the last token to get its logits).
    */

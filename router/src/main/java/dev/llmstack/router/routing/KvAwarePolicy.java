@@ -14,16 +14,28 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
   private final KvBlockIndex index;
   private final ApproximatePrefixIndex approximate;
   private final Predicate<String> followsEvents;
+  private final java.util.function.LongSupplier clock;
 
   public KvAwarePolicy(
       KvBlockIndex index,
       ApproximatePrefixIndex approximate,
       Predicate<String> followsEvents,
       double tokensPerQueuedRequest) {
+    this(index, approximate, followsEvents, tokensPerQueuedRequest, System::nanoTime);
+  }
+
+  /** {@code clock} gives the time the approximate index's TTL is measured in. */
+  public KvAwarePolicy(
+      KvBlockIndex index,
+      ApproximatePrefixIndex approximate,
+      Predicate<String> followsEvents,
+      double tokensPerQueuedRequest,
+      java.util.function.LongSupplier clock) {
     super(index.hasher().blockSize(), tokensPerQueuedRequest);
     this.index = index;
     this.approximate = approximate;
     this.followsEvents = followsEvents;
+    this.clock = clock;
   }
 
   @Override
@@ -39,7 +51,7 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
   protected int[] cachedBlocks(
       java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
     KvBlockIndex.Depths precise = index.prefixDepths(keys, keys.length);
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     int[] out = new int[candidates.size()];
     for (int i = 0; i < out.length; i++) {
       String engine = candidates.get(i).id();

@@ -14,14 +14,27 @@ public final class Policies {
       dev.llmstack.router.kvindex.KvBlockIndex kvIndex,
       dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate,
       java.util.function.Predicate<String> followsKvEvents) {
+    this(sessionLoadFactor, kvIndex, approximate, followsKvEvents, System::nanoTime);
+  }
+
+  /**
+   * {@code clock} is the time base of the approximate index's TTL: System.nanoTime in the router,
+   * virtual time in the simulator twin.
+   */
+  public Policies(
+      double sessionLoadFactor,
+      dev.llmstack.router.kvindex.KvBlockIndex kvIndex,
+      dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate,
+      java.util.function.Predicate<String> followsKvEvents,
+      java.util.function.LongSupplier clock) {
     for (RoutingPolicy p :
         List.of(
             new RoundRobinPolicy(),
             new LeastOutstandingPolicy(),
             new PowerOfTwoPolicy(),
             new SessionAffinityPolicy(sessionLoadFactor),
-            new PrefixAwarePolicy(approximate, kvIndex.hasher().blockSize(), 256),
-            new KvAwarePolicy(kvIndex, approximate, followsKvEvents, 256))) {
+            new PrefixAwarePolicy(approximate, kvIndex.hasher().blockSize(), 256, clock),
+            new KvAwarePolicy(kvIndex, approximate, followsKvEvents, 256, clock))) {
       byName.put(p.name(), p);
     }
   }

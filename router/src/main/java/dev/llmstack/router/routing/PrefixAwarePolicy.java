@@ -9,11 +9,22 @@ import dev.llmstack.router.kvindex.ApproximatePrefixIndex;
 public final class PrefixAwarePolicy extends PrefixCostPolicy {
 
   private final ApproximatePrefixIndex approximate;
+  private final java.util.function.LongSupplier clock;
 
   public PrefixAwarePolicy(
       ApproximatePrefixIndex approximate, int blockSize, double tokensPerQueuedRequest) {
+    this(approximate, blockSize, tokensPerQueuedRequest, System::nanoTime);
+  }
+
+  /** {@code clock} gives the time the index's TTL is measured in (virtual time in the twin). */
+  public PrefixAwarePolicy(
+      ApproximatePrefixIndex approximate,
+      int blockSize,
+      double tokensPerQueuedRequest,
+      java.util.function.LongSupplier clock) {
     super(blockSize, tokensPerQueuedRequest);
     this.approximate = approximate;
+    this.clock = clock;
   }
 
   @Override
@@ -24,7 +35,7 @@ public final class PrefixAwarePolicy extends PrefixCostPolicy {
   @Override
   protected int[] cachedBlocks(
       java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     int[] out = new int[candidates.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = approximate.prefixDepth(candidates.get(i).id(), keys, keys.length, now);

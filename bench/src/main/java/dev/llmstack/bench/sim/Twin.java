@@ -1,0 +1,336 @@
+package dev.llmstack.bench.sim;
+
+import dev.llmstack.bench.runner.RecordSink;
+import dev.llmstack.bench.runner.RequestRecord;
+import dev.llmstack.bench.runner.RunResult;
+import dev.llmstack.bench.workload.BenchRequest;
+import dev.llmstack.bench.workload.Prompt;
+import dev.llmstack.bench.workload.WordVocabulary;
+import dev.llmstack.bench.workload.Workload;
+import dev.llmstack.engine.core.EngineConfig;
+import dev.llmstack.engine.core.EngineCore;
+import dev.llmstack.engine.core.EngineObserver;
+import dev.llmstack.engine.core.FinishReason;
+import dev.llmstack.engine.core.KvCacheManager;
+import dev.llmstack.engine.core.SamplingSpec;
+import dev.llmstack.engine.core.Sequence;
+import dev.llmstack.engine.core.SequenceListener;
+import dev.llmstack.engine.driver.VirtualTimeDriver;
+import dev.llmstack.engine.perf.Profile;
+import dev.llmstack.engine.perf.RooflineModel;
+import dev.llmstack.engine.server.ModelPromptTokenizer;
+import dev.llmstack.protocol.kvevents.KvEvent;
+import dev.llmstack.protocol.prefix.BlockHasher;
+import dev.llmstack.protocol.tokenizer.ModelTokenizer;
+import dev.llmstack.router.backend.BackendSnapshot;
+import dev.llmstack.router.backend.EngineStats;
+import dev.llmstack.router.backend.HealthState;
+import dev.llmstack.router.kvindex.ApproximatePrefixIndex;
+import dev.llmstack.router.kvindex.KvBlockIndex;
+import dev.llmstack.router.routing.CacheAwarePolicy;
+import dev.llmstack.router.routing.Decision;
+import dev.llmstack.router.routing.Policies;
+import dev.llmstack.router.routing.RouteRequest;
+import dev.llmstack.router.routing.RoutingPolicy;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The capacity-planning twin: a workload against N simulated engines in virtual time, in one
+ * thread, routed by the router's own policy and index code. Engines are the same {@link EngineCore}
+ * the HTTP engine runs; the router's view is modelled as the real one sees it: in-flight counts
+ * updated at dispatch, first token and finish, engine metrics scraped every {@code
+ * scrapeIntervalSeconds}, the precise index fed by the engines' KV events, the approximate index by
+ * what was routed. Besides the router's policies, {@code oracle} routes with the same cost model on
+ * the engines' caches read directly.
+ */
+public final class Twin {
+
+  /** What to simulate. */
+  public record Settings(
+      Profile profile, int engines, String model, double scrapeIntervalSeconds, double maxSeconds) {
+    public Settings {
+      if (engines <= 0) {
+        throw new IllegalArgumentException("engines must be positive");
+      }
+    }
+  }
+
+  /** Policies the twin runs besides the router's own. */
+  public static final String ORACLE = "oracle";
+
+  private final Settings settings;
+  private final ModelTokenizer tokenizer;
+  private final ModelPromptTokenizer vocabulary;
+  private final WordVocabulary words;
+
+  public Twin(Settings settings, ModelTokenizer tokenizer, WordVocabulary words) {
+    this.settings = settings;
+    this.tokenizer = tokenizer;
+    this.vocabulary = new ModelPromptTokenizer(tokenizer);
+    this.words = words;
+  }
+
+  /** The policy names the twin accepts. */
+  public static List<String> policyNames() {
+    List<String> names = new ArrayList<>(policies(null).names());
+    names.add(ORACLE);
+    return names;
+  }
+
+  private static Policies policies(Run run) {
+    KvBlockIndex kv = run == null ? new KvBlockIndex(16) : run.kvIndex;
+    ApproximatePrefixIndex approx =
+        run == null ? new ApproximatePrefixIndex(1, 1) : run.approximate;
+    return new Policies(
+        1.25, kv, approx, e -> true, run == null ? System::nanoTime : run.driver::now);
+  }
+
+  /** Runs {@code workload} routed by {@code policy}. */
+  public RunResult run(String policy, Workload workload) {
+    Run run = new Run(policy, workload);
+    long wall0 = System.nanoTime();
+    run.execute();
+    double wall = (System.nanoTime() - wall0) / 1e9;
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("profile", settings.profile().id());
+    extra.put("engines", settings.engines());
+    extra.put("wall_seconds", wall);
+    extra.put("virtual_seconds", run.driver.now() / 1e9);
+    extra.put("steps", run.driver.steps());
+    Map<String, Double> busy = new TreeMap<>();
+    for (int i = 0; i < run.ids.size(); i++) {
+      busy.put(
+          run.ids.get(i),
+          run.driver.engines().get(i).busyNanos() / (double) Math.max(1, run.driver.now()));
+    }
+    extra.put("engine_busy_fraction", busy);
+    return new RunResult(policy, run.sink.records(), run.sink.itl(), run.lastEnd, extra);
+  }
+
+  /** The state of one run. */
+  private final class Run {
+    final VirtualTimeDriver driver = new VirtualTimeDriver();
+    final KvBlockIndex kvIndex = new KvBlockIndex(16);
+    final ApproximatePrefixIndex approximate =
+        new ApproximatePrefixIndex(100_000, TimeUnit.MINUTES.toNanos(10));
+    final BlockHasher hasher = new BlockHasher(16);
+    final List<String> ids = new ArrayList<>();
+    final List<VirtualTimeDriver.Engine> engines = new ArrayList<>();
+    final Map<String, KvCacheManager> caches = new LinkedHashMap<>();
+    final int[] inFlight;
+    final int[] awaitingFirst;
+    final long[] prefixQueries;
+    final long[] prefixHits;
+    final EngineStats[] stats;
+    final RoutingPolicy policy;
+    final Workload workload;
+    final RecordSink sink = new RecordSink();
+    final long limit;
+    final int maxModelLen;
+    int pendingArrivals;
+    int outstanding;
+    long lastEnd;
+    final Workload.Dispatch dispatch;
+
+    Run(String policyName, Workload workload) {
+      this.workload = workload;
+      Profile profile = settings.profile();
+      int n = settings.engines();
+      inFlight = new int[n];
+      awaitingFirst = new int[n];
+      prefixQueries = new long[n];
+      prefixHits = new long[n];
+      stats = new EngineStats[n];
+      maxModelLen = profile.model().maxModelLen();
+      RooflineModel perf = new RooflineModel(profile);
+      for (int i = 0; i < n; i++) {
+        String id = String.format("engine-%02d", i);
+        int at = i;
+        EngineConfig cfg =
+            new EngineConfig(
+                profile.numGpuBlocks(),
+                profile.blockSize(),
+                profile.maxNumSeqs(),
+                profile.maxNumBatchedTokens(),
+                maxModelLen,
+                true,
+                0.0,
+                true);
+        EngineObserver observer =
+            new EngineObserver() {
+              @Override
+              public void onPrefixLookup(long queryTokens, long hitTokens) {
+                prefixQueries[at] += queryTokens;
+                prefixHits[at] += hitTokens;
+              }
+
+              @Override
+              public void onKvEvents(List<KvEvent> events, long nanos) {
+                kvIndex.apply(id, new KvEvent.Batch(nanos / 1e9, events, null));
+              }
+            };
+        EngineCore core = new EngineCore(cfg, perf, vocabulary, observer);
+        ids.add(id);
+        engines.add(driver.addEngine(core));
+        caches.put(id, core.kvCache());
+        approximate.capacity(id, profile.numGpuBlocks());
+        stats[i] = EngineStats.NONE;
+      }
+      policy =
+          policyName.equals(ORACLE)
+              ? new OraclePolicy(caches, 16, 256)
+              : policies(this).get(policyName);
+      if (policy == null) {
+        throw new IllegalArgumentException(
+            "unknown policy " + policyName + " (known: " + String.join(", ", policyNames()) + ")");
+      }
+      limit = settings.maxSeconds() > 0 ? (long) (settings.maxSeconds() * 1e9) : Long.MAX_VALUE;
+      dispatch =
+          r -> {
+            if (r.sendAtNanos() >= limit) {
+              return;
+            }
+            pendingArrivals++;
+            driver.at(r.sendAtNanos(), () -> arrive(r));
+          };
+    }
+
+    void execute() {
+      workload.start(dispatch);
+      scrape();
+      driver.run();
+    }
+
+    /** The router's periodic /metrics scrape, while there is traffic left. */
+    void scrape() {
+      long now = driver.now();
+      for (int i = 0; i < stats.length; i++) {
+        EngineCore core = engines.get(i).core();
+        stats[i] =
+            new EngineStats(
+                core.numRunning(),
+                core.numWaiting(),
+                core.kvCache().usage(),
+                prefixQueries[i],
+                prefixHits[i],
+                Math.max(1, now));
+      }
+      if (pendingArrivals > 0 || outstanding > 0) {
+        driver.at(now + (long) (settings.scrapeIntervalSeconds() * 1e9), this::scrape);
+      }
+    }
+
+    void arrive(BenchRequest r) {
+      pendingArrivals--;
+      long now = driver.now();
+      int[] tokens =
+          switch (r.prompt()) {
+            case Prompt.Runs runs -> words.tokenIds(runs);
+            case Prompt.Chat chat -> tokenizer.encodeChat(chat.messages(), true, false, Map.of());
+          };
+      if (tokens.length + r.maxTokens() > maxModelLen) {
+        RequestRecord rec =
+            new RequestRecord(
+                r.id(),
+                r.user(),
+                null,
+                r.sendAtNanos(),
+                now,
+                -1,
+                now,
+                tokens.length,
+                0,
+                -1,
+                "HTTP 400: prompt of "
+                    + tokens.length
+                    + " tokens plus "
+                    + r.maxTokens()
+                    + " output tokens exceeds max_model_len "
+                    + maxModelLen,
+                null);
+        sink.add(rec);
+        workload.completed(r, rec, dispatch);
+        return;
+      }
+      long[] keys = hasher.chain(tokens, tokens.length, 0, 0);
+      List<BackendSnapshot> snaps = new ArrayList<>(ids.size());
+      for (int i = 0; i < ids.size(); i++) {
+        snaps.add(
+            new BackendSnapshot(
+                ids.get(i), inFlight[i], awaitingFirst[i], stats[i], HealthState.HEALTHY, false));
+      }
+      Decision d =
+          policy.pick(
+              new RouteRequest(settings.model(), r.user(), true, keys, tokens.length), snaps);
+      String engineId = d.backend().id();
+      int e = ids.indexOf(engineId);
+      if (policy instanceof CacheAwarePolicy) {
+        approximate.record(engineId, keys, keys.length, now);
+      }
+      inFlight[e]++;
+      awaitingFirst[e]++;
+      outstanding++;
+      StringBuilder answer = workload.needsAnswers() ? new StringBuilder() : null;
+      SequenceListener listener =
+          new SequenceListener() {
+            long first = -1;
+            long last;
+
+            @Override
+            public void onToken(Sequence seq, int tokenId, String text, long nanos) {
+              if (first < 0) {
+                first = nanos;
+                awaitingFirst[e]--;
+              } else {
+                sink.gap(nanos - last);
+              }
+              last = nanos;
+              if (answer != null) {
+                answer.append(text);
+              }
+            }
+
+            @Override
+            public void onFinish(Sequence seq, FinishReason reason, long nanos) {
+              if (first < 0) {
+                awaitingFirst[e]--;
+              }
+              inFlight[e]--;
+              outstanding--;
+              lastEnd = Math.max(lastEnd, nanos);
+              RequestRecord rec =
+                  new RequestRecord(
+                      r.id(),
+                      r.user(),
+                      engineId,
+                      r.sendAtNanos(),
+                      seq.arrivalNanos(),
+                      first,
+                      nanos,
+                      seq.promptLength(),
+                      seq.numOutputTokens(),
+                      Math.max(0, seq.numCachedTokens()),
+                      reason == FinishReason.ABORT ? "aborted" : null,
+                      answer == null ? null : answer.toString());
+              sink.add(rec);
+              workload.completed(r, rec, dispatch);
+            }
+          };
+      Sequence seq =
+          new Sequence(
+              r.id(),
+              tokens,
+              new SamplingSpec(r.maxTokens(), 0, true, (long) r.id().hashCode(), null),
+              null,
+              null,
+              now,
+              listener);
+      engines.get(e).submit(seq);
+    }
+  }
+}
