@@ -22,13 +22,36 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
    */
   static final int MIN_CREDITED_BLOCKS = 4;
 
+  /**
+   * Hits covering less than this share of the prompt are not credited either. A short shared prefix
+   * (a system prompt every conversation starts with) is cheap to recompute and soon cached
+   * everywhere; crediting it would draw every new conversation to the engine that saw it first and
+   * pile the cluster's conversations, and their KV cache, on one engine. A conversation's next turn
+   * repeats most of its prompt and clears this easily. SGLang's cache-aware router uses the same
+   * kind of threshold (its cache_threshold).
+   */
+  static final double DEFAULT_MIN_HIT_RATIO = 0.5;
+
   private final int blockSize;
   private final double tokensPerQueuedRequest;
+  private final double minHitRatio;
   private final AtomicLong tieBreak = new AtomicLong();
 
   protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest) {
+    this(blockSize, tokensPerQueuedRequest, DEFAULT_MIN_HIT_RATIO);
+  }
+
+  protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest, double minHitRatio) {
     this.blockSize = blockSize;
     this.tokensPerQueuedRequest = tokensPerQueuedRequest;
+    this.minHitRatio = minHitRatio;
+  }
+
+  /** The cached blocks the cost model credits: none for a hit too short to say anything. */
+  private int credited(int depth, int promptTokens) {
+    return depth < MIN_CREDITED_BLOCKS || (double) depth * blockSize < minHitRatio * promptTokens
+        ? 0
+        : depth;
   }
 
   /** For each candidate, in order, the leading blocks of {@code keys} believed cached on it. */
@@ -53,7 +76,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     int[] depths = keys == null ? new int[candidates.size()] : cachedBlocks(candidates, keys);
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
-      int depth = depths[i] < MIN_CREDITED_BLOCKS ? 0 : depths[i];
+      int depth = credited(depths[i], request.promptTokens());
       double cost =
           Math.max(0, request.promptTokens() - depth * blockSize)
               + tokensPerQueuedRequest * b.load();
@@ -80,7 +103,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     for (int k = 0; k < n; k++) {
       int at = (start + k) % n;
       BackendSnapshot b = candidates.get(at);
-      int depth = depths == null || depths[at] < MIN_CREDITED_BLOCKS ? 0 : depths[at];
+      int depth = depths == null ? 0 : credited(depths[at], request.promptTokens());
       double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
       double cost = prefill + tokensPerQueuedRequest * b.load();
       if (cost < bestCost) {

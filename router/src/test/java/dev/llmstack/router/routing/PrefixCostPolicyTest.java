@@ -76,4 +76,24 @@ class PrefixCostPolicyTest {
     assertThat(d.backend().id()).isEqualTo("b");
     assertThat(d.predictedCachedTokens()).isEqualTo(-1);
   }
+
+  @Test
+  void aSharedPrefixShorterThanHalfThePromptDoesNotDrawNewConversations() {
+    ApproximatePrefixIndex idx = new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4);
+    PrefixAwarePolicy p = policyWithHitOnA(idx);
+    // 1024 cached tokens of a 3000-token prompt: a system prompt, not this conversation.
+    RouteRequest fresh = new RouteRequest("m", null, false, keys(187), 3000);
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < 4; i++) {
+      Decision d = p.pick(fresh, List.of(b("a", 0), b("b", 0)));
+      seen.add(d.backend().id());
+      assertThat(d.predictedCachedTokens()).isZero();
+    }
+    assertThat(seen).containsExactlyInAnyOrder("a", "b");
+    // The same hit on a 2000-token prompt is over half of it: credited.
+    Decision d =
+        p.pick(new RouteRequest("m", null, false, keys(125), 2000), List.of(b("a", 0), b("b", 0)));
+    assertThat(d.backend().id()).isEqualTo("a");
+    assertThat(d.predictedCachedTokens()).isEqualTo(1024);
+  }
 }

@@ -1,0 +1,110 @@
+package dev.llmstack.bench.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llmstack.bench.report.RunSummary;
+import dev.llmstack.bench.report.Slo;
+import dev.llmstack.bench.runner.RequestRecord;
+import dev.llmstack.bench.runner.RunResult;
+import dev.llmstack.bench.workload.MooncakeTrace;
+import dev.llmstack.bench.workload.MultiRoundQa;
+import dev.llmstack.bench.workload.Prompt;
+import dev.llmstack.bench.workload.WordVocabulary;
+import dev.llmstack.engine.perf.Profiles;
+import dev.llmstack.protocol.tokenizer.ModelTokenizer;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class TwinTest {
+
+  static ModelTokenizer tokenizer;
+  static WordVocabulary words;
+
+  @BeforeAll
+  static void load() throws Exception {
+    tokenizer = ModelTokenizer.forModel("meta-llama/Llama-3.1-8B-Instruct", null);
+    words = WordVocabulary.of(tokenizer);
+  }
+
+  @AfterAll
+  static void close() {
+    tokenizer.close();
+  }
+
+  private static Twin twin(int engines) throws Exception {
+    return new Twin(
+        new Twin.Settings(
+            Profiles.load("llama-3.1-8b@h100"),
+            engines,
+            "meta-llama/Llama-3.1-8B-Instruct",
+            1.0,
+            0),
+        tokenizer,
+        words);
+  }
+
+  private static MultiRoundQa qa() {
+    // 7 users on 3 engines: round-robin does not map a user to one engine by accident.
+    return new MultiRoundQa(new MultiRoundQa.Params(7, 4, 500, 3000, 20, 30, 3.0), words);
+  }
+
+  @Test
+  void synthesizedTextTokenizesToTheIdsTheTwinUses() {
+    Prompt.Runs p = MooncakeTrace.prompt(new MooncakeTrace.Entry(0, 1100, 1, new int[] {3, 9, 4}));
+    assertThat(tokenizer.encode(words.text(p), true)).isEqualTo(words.tokenIds(p));
+  }
+
+  @Test
+  void cacheAwarePoliciesHitWhereRoundRobinMisses() throws Exception {
+    Twin twin = twin(3);
+    Map<String, Object> rr = RunSummary.of(twin.run("round-robin", qa()), Slo.NONE);
+    RunResult kvRun = twin.run("kv", qa());
+    Map<String, Object> kv = RunSummary.of(kvRun, Slo.NONE);
+    Map<String, Object> oracle = RunSummary.of(twin.run("oracle", qa()), Slo.NONE);
+    for (Map<String, Object> m : List.of(rr, kv, oracle)) {
+      assertThat(m.get("requests")).isEqualTo(28);
+      assertThat(m.get("errors")).isEqualTo(0);
+    }
+    double rrHit = (double) rr.get("cached_token_ratio");
+    double kvHit = (double) kv.get("cached_token_ratio");
+    double oracleHit = (double) oracle.get("cached_token_ratio");
+    // Rounds 2-4 of a conversation repeat its whole history: kv finds it, round-robin mostly not.
+    assertThat(kvHit).isGreaterThan(0.6).isGreaterThan(rrHit + 0.2);
+    assertThat(kvHit).isGreaterThanOrEqualTo(0.95 * oracleHit);
+    // Every round of a user after the first lands where its history is.
+    Map<String, String> engineOfUser = new java.util.HashMap<>();
+    for (RequestRecord r : kvRun.records()) {
+      if (!r.id().endsWith("-r0")) {
+        assertThat(r.cachedTokens()).as(r.id()).isGreaterThan(3000);
+      }
+      engineOfUser.merge(r.user(), r.engine(), (a, b) -> a.equals(b) ? a : "moved");
+    }
+    assertThat(engineOfUser.values()).doesNotContain("moved");
+    // ... and the users are spread, not piled on one engine.
+    assertThat(new java.util.HashSet<>(engineOfUser.values())).hasSize(3);
+  }
+
+  @Test
+  void runsAreDeterministic() throws Exception {
+    Twin twin = twin(2);
+    RunResult a = twin.run("kv", qa());
+    RunResult b = twin.run("kv", qa());
+    assertThat(a.records())
+        .extracting(RequestRecord::firstTokenNanos)
+        .containsExactlyInAnyOrderElementsOf(
+            b.records().stream().map(RequestRecord::firstTokenNanos).toList());
+    assertThat(a.durationNanos()).isEqualTo(b.durationNanos());
+  }
+
+  @Test
+  void unknownPolicyIsRejected() throws Exception {
+    Twin twin = twin(1);
+    assertThatThrownBy(() -> twin.run("fastest", qa()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown policy fastest");
+  }
+}
