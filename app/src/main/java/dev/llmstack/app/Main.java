@@ -29,7 +29,14 @@ public final class Main implements Runnable {
 
   /** Bad arguments or a failed start print one line, not a stack trace. */
   static int run(String... args) {
+    return run(
+        new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+  }
+
+  static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new Main());
+    cli.setOut(out);
+    cli.setErr(err);
     cli.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           cmd.getErr().println("llmstack: " + (e.getMessage() != null ? e.getMessage() : e));
