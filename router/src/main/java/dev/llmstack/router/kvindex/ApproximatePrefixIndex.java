@@ -52,12 +52,20 @@ public final class ApproximatePrefixIndex {
    * Leading blocks of {@code keys} this router sent to {@code engine} and that have not aged out.
    */
   public int prefixDepth(String engine, long[] keys, int count, long nowNanos) {
+    return prefixDepth(engine, keys, count, nowNanos, ttlNanos);
+  }
+
+  /**
+   * As {@link #prefixDepth(String, long[], int, long)}, counting only blocks routed in the last
+   * {@code maxAgeNanos}.
+   */
+  public int prefixDepth(String engine, long[] keys, int count, long nowNanos, long maxAgeNanos) {
     EngineLru lru = engines.get(engine);
     if (lru == null) {
       return 0;
     }
     synchronized (lru) {
-      long oldest = nowNanos - ttlNanos;
+      long oldest = nowNanos - Math.min(ttlNanos, maxAgeNanos);
       int d = 0;
       while (d < count) {
         long seen = lru.lastSeen.get(keys[d]);

@@ -11,6 +11,16 @@ import java.util.function.Predicate;
  */
 public final class KvAwarePolicy extends PrefixCostPolicy {
 
+  /**
+   * How long a just-routed prefix counts as cached on an engine that follows KV events, before its
+   * events confirm it. A burst of requests sharing a new prefix would otherwise scatter: the first
+   * one's blocks only appear in the index after the engine has computed them (a prefill later), and
+   * until then every sibling sees no hit anywhere. Longer than a long prefill plus the event delay;
+   * short enough that a prefix the engine never cached (evicted, or the request failed) stops
+   * attracting traffic quickly.
+   */
+  static final long SPECULATIVE_NANOS = 5_000_000_000L;
+
   private final KvBlockIndex index;
   private final ApproximatePrefixIndex approximate;
   private final Predicate<String> followsEvents;
@@ -45,7 +55,8 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
 
   /**
    * One pass over the precise index for all engines, then the approximate index for those without
-   * events.
+   * events, and for those with events the prefixes routed to them in the last few seconds that
+   * their events may not have confirmed yet (speculative entries).
    */
   @Override
   protected int[] cachedBlocks(
@@ -57,7 +68,9 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
       String engine = candidates.get(i).id();
       out[i] =
           followsEvents.test(engine)
-              ? precise.of(engine)
+              ? Math.max(
+                  precise.of(engine),
+                  approximate.prefixDepth(engine, keys, keys.length, now, SPECULATIVE_NANOS))
               : approximate.prefixDepth(engine, keys, keys.length, now);
     }
     return out;
