@@ -47,6 +47,8 @@ public final class Router implements AutoCloseable {
     this.monitor =
         new EngineMonitor(
             new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs));
+    // The approximate index keeps per engine no more blocks than the engine's KV cache holds.
+    monitor.onCapacity((engine, tokens) -> approximate.capacity(engine, Math.max(1, tokens / 16)));
     RouterServer[] serverRef = new RouterServer[1];
     this.kvFeed = new dev.llmstack.router.kvindex.KvIndexFeed(kvIndex, s.kvEventsTopic);
     this.registry =
@@ -165,6 +167,10 @@ public final class Router implements AutoCloseable {
 
   public dev.llmstack.router.kvindex.KvBlockIndex kvIndex() {
     return kvIndex;
+  }
+
+  public dev.llmstack.router.kvindex.ApproximatePrefixIndex approximateIndex() {
+    return approximate;
   }
 
   public String baseUrl() {

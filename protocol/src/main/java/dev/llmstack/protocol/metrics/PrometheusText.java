@@ -79,4 +79,35 @@ public final class PrometheusText {
       // not a sample line we understand; skip it
     }
   }
+
+  /**
+   * The value of label {@code label} on the first sample of {@code metric}, or null: how an info
+   * metric such as {@code vllm:cache_config_info{num_gpu_blocks="..."}} carries its data.
+   */
+  public static String label(CharSequence text, String metric, String label) {
+    String t = text.toString();
+    String start = metric + "{";
+    int at = t.startsWith(start) ? 0 : t.indexOf("\n" + start);
+    if (at < 0) {
+      return null;
+    }
+    int open = t.indexOf('{', at);
+    int close = t.indexOf('}', open);
+    int eol = t.indexOf('\n', open);
+    if (close < 0 || (eol >= 0 && eol < close)) {
+      return null;
+    }
+    String labels = t.substring(open + 1, close);
+    String key = label + "=\"";
+    int k = 0;
+    while ((k = labels.indexOf(key, k)) >= 0) {
+      if (k == 0 || labels.charAt(k - 1) == ',' || labels.charAt(k - 1) == ' ') {
+        int from = k + key.length();
+        int to = labels.indexOf('"', from);
+        return to < 0 ? null : labels.substring(from, to);
+      }
+      k += key.length();
+    }
+    return null;
+  }
 }

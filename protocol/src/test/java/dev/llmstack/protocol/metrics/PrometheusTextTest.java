@@ -35,4 +35,27 @@ class PrometheusTextTest {
         .containsEntry("vllm:gpu_cache_usage_perc", 0.25)
         .doesNotContainKey("vllm:prefix_cache_hits_total");
   }
+
+  @Test
+  void readsALabelOfAnInfoMetric() {
+    String text =
+        """
+        # HELP vllm:cache_config_info Information of the LLMEngine CacheConfig
+        # TYPE vllm:cache_config_info gauge
+        vllm:cache_config_info{block_size="16",cache_dtype="auto",num_gpu_blocks="27910",xnum_gpu_blocks="1"} 1.0
+        vllm:num_requests_running{model_name="m"} 3.0
+        """;
+    org.assertj.core.api.Assertions.assertThat(
+            PrometheusText.label(text, "vllm:cache_config_info", "num_gpu_blocks"))
+        .isEqualTo("27910");
+    org.assertj.core.api.Assertions.assertThat(
+            PrometheusText.label(text, "vllm:cache_config_info", "block_size"))
+        .isEqualTo("16");
+    org.assertj.core.api.Assertions.assertThat(
+            PrometheusText.label(text, "vllm:cache_config_info", "swap_space"))
+        .isNull();
+    org.assertj.core.api.Assertions.assertThat(
+            PrometheusText.label(text, "vllm:lora_requests_info", "max_lora"))
+        .isNull();
+  }
 }

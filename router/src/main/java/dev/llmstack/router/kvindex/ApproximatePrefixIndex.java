@@ -78,6 +78,12 @@ public final class ApproximatePrefixIndex {
     }
   }
 
+  /** An engine's capacity in blocks (the default until its cache_config_info was read). */
+  public int capacity(String engine) {
+    EngineLru lru = engines.get(engine);
+    return lru == null ? defaultCapacity : lru.capacity;
+  }
+
   public void remove(String engine) {
     engines.remove(engine);
   }

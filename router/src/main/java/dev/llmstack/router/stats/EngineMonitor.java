@@ -147,6 +147,7 @@ public final class EngineMonitor implements AutoCloseable {
                 return; // stats stay as they were; their age tells how stale
               }
               Map<String, Double> m = PrometheusText.sums(r.body(), WANTED);
+              capacity(b, r.body());
               b.stats(
                   new EngineStats(
                       m.getOrDefault(RUNNING, 0.0),
@@ -156,6 +157,34 @@ public final class EngineMonitor implements AutoCloseable {
                       m.getOrDefault(PREFIX_HITS, m.getOrDefault(PREFIX_HITS_OLD, 0.0)),
                       System.nanoTime()));
             });
+  }
+
+  private volatile java.util.function.ObjIntConsumer<String> capacityListener = (e, blocks) -> {};
+
+  /**
+   * Told each engine's KV capacity in tokens, read from vLLM's {@code vllm:cache_config_info}
+   * ({@code num_gpu_blocks} times {@code block_size}), so the approximate index holds no more than
+   * the engine can.
+   */
+  public void onCapacity(java.util.function.ObjIntConsumer<String> listener) {
+    this.capacityListener = listener;
+  }
+
+  private void capacity(Backend b, String metrics) {
+    String blocks = PrometheusText.label(metrics, "vllm:cache_config_info", "num_gpu_blocks");
+    if (blocks == null) {
+      return;
+    }
+    try {
+      int n = Integer.parseInt(blocks.trim());
+      String size = PrometheusText.label(metrics, "vllm:cache_config_info", "block_size");
+      long tokens = (long) n * (size == null ? 16 : Integer.parseInt(size.trim()));
+      if (tokens > 0) {
+        capacityListener.accept(b.id(), (int) Math.min(Integer.MAX_VALUE, tokens));
+      }
+    } catch (NumberFormatException e) {
+      // "None" before the engine profiled its memory: keep the default
+    }
   }
 
   private static String describe(HttpResponse<?> r, Throwable err) {

@@ -143,6 +143,14 @@ class KvRoutingIT {
           && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
+      // Each engine's capacity comes from its cache_config_info (num_gpu_blocks x block_size).
+      while ((r.approximateIndex().capacity(a.baseUrl()) != a.totalBlocks()
+              || r.approximateIndex().capacity(b.baseUrl()) != b.totalBlocks())
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(r.approximateIndex().capacity(a.baseUrl())).isEqualTo(a.totalBlocks());
+      assertThat(r.approximateIndex().capacity(b.baseUrl())).isEqualTo(b.totalBlocks());
       // Two conversations with different long system prompts, interleaved.
       String[] systems = {
         "You answer questions about astronomy. ".repeat(60),
