@@ -51,7 +51,11 @@ public final class PromptKeys implements AutoCloseable {
       if (ids == null || ids.length == 0) {
         return null;
       }
-      return new Keys(hasher.chain(ids, ids.length, 0, 0), ids.length);
+      // vLLM hashes cache_salt into the first block only, so salted prompts never share blocks
+      // with unsalted ones or another salt: keys chained the same way never match across salts.
+      JsonNode salt = j.get("cache_salt");
+      long saltKey = salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
+      return new Keys(hasher.chain(ids, ids.length, 0, saltKey), ids.length);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // the engine will answer the malformed request; routing just has no keys
     }

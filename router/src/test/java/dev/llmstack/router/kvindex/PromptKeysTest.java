@@ -1,0 +1,62 @@
+package dev.llmstack.router.kvindex;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class PromptKeysTest {
+
+  static final String MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+  static PromptKeys keys;
+
+  @BeforeAll
+  static void load() {
+    keys = new PromptKeys(null, 16);
+  }
+
+  @AfterAll
+  static void close() {
+    keys.close();
+  }
+
+  private static PromptKeys.Keys of(String json) {
+    ByteBuf body = Unpooled.copiedBuffer(json, StandardCharsets.UTF_8);
+    try {
+      return keys.compute(MODEL, body, false);
+    } finally {
+      body.release();
+    }
+  }
+
+  private static String completion(String extra) {
+    return "{\"model\":\""
+        + MODEL
+        + "\",\"prompt\":\""
+        + "The quick brown fox jumps. ".repeat(20)
+        + "\""
+        + extra
+        + "}";
+  }
+
+  @Test
+  void samePromptSameKeysAndCacheSaltChangesEveryKey() {
+    PromptKeys.Keys plain = of(completion(""));
+    PromptKeys.Keys again = of(completion(",\"max_tokens\":5"));
+    PromptKeys.Keys salted = of(completion(",\"cache_salt\":\"tenant-a\""));
+    PromptKeys.Keys otherSalt = of(completion(",\"cache_salt\":\"tenant-b\""));
+    assertThat(plain.keys().length).isGreaterThan(4);
+    assertThat(again.keys()).isEqualTo(plain.keys());
+    assertThat(salted.promptTokens()).isEqualTo(plain.promptTokens());
+    // The salt enters the first block, and the chain carries it into every later key.
+    for (int i = 0; i < plain.keys().length; i++) {
+      assertThat(salted.keys()[i]).isNotEqualTo(plain.keys()[i]);
+      assertThat(otherSalt.keys()[i]).isNotEqualTo(salted.keys()[i]);
+    }
+    assertThat(of(completion(",\"cache_salt\":\"tenant-a\"")).keys()).isEqualTo(salted.keys());
+  }
+}
