@@ -29,6 +29,22 @@ final class RouterOptions {
   double sessionLoadFactor;
 
   @Option(
+      names = "--cost-load-tokens",
+      defaultValue = "256",
+      description =
+          "Cache-aware cost model: prefill tokens one queued or in-flight request is worth"
+              + " (default: ${DEFAULT-VALUE}).")
+  double costLoadTokens;
+
+  @Option(
+      names = "--min-hit-ratio",
+      defaultValue = "0.5",
+      description =
+          "Cache-aware cost model: hits under this share of the prompt are not credited"
+              + " (default: ${DEFAULT-VALUE}).")
+  double minHitRatio;
+
+  @Option(
       names = "--max-body-bytes",
       defaultValue = "33554432",
       description = "Largest request body (default: 32 MiB).")
@@ -115,6 +131,7 @@ final class RouterOptions {
     return s.policy(policy)
         .sessionHeader(sessionHeader)
         .sessionLoadFactor(sessionLoadFactor)
+        .costWeights(new dev.llmstack.router.routing.CostWeights(costLoadTokens, minHitRatio))
         .maxBodyBytes(maxBodyBytes)
         .maxAttempts(maxAttempts)
         .retryBudgetRatio(retryBudget)

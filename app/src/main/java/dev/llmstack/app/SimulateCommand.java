@@ -74,6 +74,20 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Stop sending after this many virtual seconds (0: the whole workload).")
   double duration;
 
+  @Option(
+      names = "--cost-load-tokens",
+      defaultValue = "256",
+      description =
+          "Cost model: prefill tokens one queued request is worth (default: ${DEFAULT-VALUE}).")
+  double costLoadTokens;
+
+  @Option(
+      names = "--min-hit-ratio",
+      defaultValue = "0.5",
+      description =
+          "Cost model: hits under this share of the prompt are not credited (default: ${DEFAULT-VALUE}).")
+  double minHitRatio;
+
   @Option(names = "--out", required = true, description = "Report directory.")
   Path out;
 
@@ -95,7 +109,15 @@ final class SimulateCommand implements Callable<Integer> {
       WordVocabulary words = WordVocabulary.of(tokenizer);
       Twin twin =
           new Twin(
-              new Twin.Settings(prof, engines, model, scrapeInterval, duration), tokenizer, words);
+              new Twin.Settings(
+                  prof,
+                  engines,
+                  model,
+                  scrapeInterval,
+                  duration,
+                  new dev.llmstack.router.routing.CostWeights(costLoadTokens, minHitRatio)),
+              tokenizer,
+              words);
       List<Double> sweep = workload.sweep();
       for (double q : sweep) {
         var factory = workload.factory(q, words);

@@ -81,7 +81,14 @@ public final class Router implements AutoCloseable {
                     .daemon(true)
                     .unstarted(r));
     this.admin = new AdminApi(registry);
-    Policies policies = new Policies(s.sessionLoadFactor, kvIndex, approximate, kvFeed::follows);
+    Policies policies =
+        new Policies(
+            s.sessionLoadFactor,
+            kvIndex,
+            approximate,
+            kvFeed::follows,
+            s.costWeights,
+            System::nanoTime);
     RoutingPolicy policy = policies.get(s.policy);
     if (policy == null) {
       throw new IllegalArgumentException(

@@ -16,6 +16,8 @@ public final class RouterSettings {
   String portName = "http";
   String policy = "least-outstanding";
   double sessionLoadFactor = 1.25;
+  dev.llmstack.router.routing.CostWeights costWeights =
+      dev.llmstack.router.routing.CostWeights.DEFAULT;
   String sessionHeader = "x-session-id";
   int maxBodyBytes = 32 << 20;
   int maxAttempts = 3;
@@ -85,6 +87,12 @@ public final class RouterSettings {
 
   public RouterSettings policy(String v) {
     policy = v;
+    return this;
+  }
+
+  /** Weights of the cache-aware cost model. */
+  public RouterSettings costWeights(dev.llmstack.router.routing.CostWeights v) {
+    costWeights = v;
     return this;
   }
 

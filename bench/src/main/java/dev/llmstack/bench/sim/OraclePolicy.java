@@ -2,6 +2,7 @@ package dev.llmstack.bench.sim;
 
 import dev.llmstack.engine.core.KvCacheManager;
 import dev.llmstack.router.backend.BackendSnapshot;
+import dev.llmstack.router.routing.CostWeights;
 import dev.llmstack.router.routing.PrefixCostPolicy;
 import java.util.List;
 import java.util.Map;
@@ -15,8 +16,8 @@ final class OraclePolicy extends PrefixCostPolicy {
 
   private final Map<String, KvCacheManager> caches;
 
-  OraclePolicy(Map<String, KvCacheManager> caches, int blockSize, double tokensPerQueuedRequest) {
-    super(blockSize, tokensPerQueuedRequest);
+  OraclePolicy(Map<String, KvCacheManager> caches, int blockSize, CostWeights weights) {
+    super(blockSize, weights);
     this.caches = caches;
   }
 

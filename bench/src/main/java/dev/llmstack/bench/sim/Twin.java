@@ -28,6 +28,7 @@ import dev.llmstack.router.backend.HealthState;
 import dev.llmstack.router.kvindex.ApproximatePrefixIndex;
 import dev.llmstack.router.kvindex.KvBlockIndex;
 import dev.llmstack.router.routing.CacheAwarePolicy;
+import dev.llmstack.router.routing.CostWeights;
 import dev.llmstack.router.routing.Decision;
 import dev.llmstack.router.routing.Policies;
 import dev.llmstack.router.routing.RouteRequest;
@@ -52,7 +53,12 @@ public final class Twin {
 
   /** What to simulate. */
   public record Settings(
-      Profile profile, int engines, String model, double scrapeIntervalSeconds, double maxSeconds) {
+      Profile profile,
+      int engines,
+      String model,
+      double scrapeIntervalSeconds,
+      double maxSeconds,
+      CostWeights weights) {
     public Settings {
       if (engines <= 0) {
         throw new IllegalArgumentException("engines must be positive");
@@ -87,7 +93,12 @@ public final class Twin {
     ApproximatePrefixIndex approx =
         run == null ? new ApproximatePrefixIndex(1, 1) : run.approximate;
     return new Policies(
-        1.25, kv, approx, e -> true, run == null ? System::nanoTime : run.driver::now);
+        1.25,
+        kv,
+        approx,
+        e -> true,
+        run == null ? CostWeights.DEFAULT : run.weights(),
+        run == null ? System::nanoTime : run.driver::now);
   }
 
   /** Runs {@code workload} routed by {@code policy}. */
@@ -183,7 +194,7 @@ public final class Twin {
       }
       policy =
           policyName.equals(ORACLE)
-              ? new OraclePolicy(caches, 16, 256)
+              ? new OraclePolicy(caches, 16, settings.weights())
               : policies(this).get(policyName);
       if (policy == null) {
         throw new IllegalArgumentException(
@@ -198,6 +209,10 @@ public final class Twin {
             pendingArrivals++;
             driver.at(r.sendAtNanos(), () -> arrive(r));
           };
+    }
+
+    CostWeights weights() {
+      return settings.weights();
     }
 
     void execute() {

@@ -42,7 +42,8 @@ class TwinTest {
             engines,
             "meta-llama/Llama-3.1-8B-Instruct",
             1.0,
-            0),
+            0,
+            dev.llmstack.router.routing.CostWeights.DEFAULT),
         tokenizer,
         words);
   }

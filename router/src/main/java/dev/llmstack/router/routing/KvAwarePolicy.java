@@ -31,7 +31,12 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
       ApproximatePrefixIndex approximate,
       Predicate<String> followsEvents,
       double tokensPerQueuedRequest) {
-    this(index, approximate, followsEvents, tokensPerQueuedRequest, System::nanoTime);
+    this(
+        index,
+        approximate,
+        followsEvents,
+        new CostWeights(tokensPerQueuedRequest, CostWeights.DEFAULT.minHitRatio()),
+        System::nanoTime);
   }
 
   /** {@code clock} gives the time the approximate index's TTL is measured in. */
@@ -39,9 +44,9 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
       KvBlockIndex index,
       ApproximatePrefixIndex approximate,
       Predicate<String> followsEvents,
-      double tokensPerQueuedRequest,
+      CostWeights weights,
       java.util.function.LongSupplier clock) {
-    super(index.hasher().blockSize(), tokensPerQueuedRequest);
+    super(index.hasher().blockSize(), weights);
     this.index = index;
     this.approximate = approximate;
     this.followsEvents = followsEvents;

@@ -14,7 +14,13 @@ public final class Policies {
       dev.llmstack.router.kvindex.KvBlockIndex kvIndex,
       dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate,
       java.util.function.Predicate<String> followsKvEvents) {
-    this(sessionLoadFactor, kvIndex, approximate, followsKvEvents, System::nanoTime);
+    this(
+        sessionLoadFactor,
+        kvIndex,
+        approximate,
+        followsKvEvents,
+        CostWeights.DEFAULT,
+        System::nanoTime);
   }
 
   /**
@@ -26,6 +32,7 @@ public final class Policies {
       dev.llmstack.router.kvindex.KvBlockIndex kvIndex,
       dev.llmstack.router.kvindex.ApproximatePrefixIndex approximate,
       java.util.function.Predicate<String> followsKvEvents,
+      CostWeights weights,
       java.util.function.LongSupplier clock) {
     for (RoutingPolicy p :
         List.of(
@@ -33,8 +40,8 @@ public final class Policies {
             new LeastOutstandingPolicy(),
             new PowerOfTwoPolicy(),
             new SessionAffinityPolicy(sessionLoadFactor),
-            new PrefixAwarePolicy(approximate, kvIndex.hasher().blockSize(), 256, clock),
-            new KvAwarePolicy(kvIndex, approximate, followsKvEvents, 256, clock))) {
+            new PrefixAwarePolicy(approximate, kvIndex.hasher().blockSize(), weights, clock),
+            new KvAwarePolicy(kvIndex, approximate, followsKvEvents, weights, clock))) {
       byName.put(p.name(), p);
     }
   }

@@ -13,16 +13,20 @@ public final class PrefixAwarePolicy extends PrefixCostPolicy {
 
   public PrefixAwarePolicy(
       ApproximatePrefixIndex approximate, int blockSize, double tokensPerQueuedRequest) {
-    this(approximate, blockSize, tokensPerQueuedRequest, System::nanoTime);
+    this(
+        approximate,
+        blockSize,
+        new CostWeights(tokensPerQueuedRequest, CostWeights.DEFAULT.minHitRatio()),
+        System::nanoTime);
   }
 
   /** {@code clock} gives the time the index's TTL is measured in (virtual time in the twin). */
   public PrefixAwarePolicy(
       ApproximatePrefixIndex approximate,
       int blockSize,
-      double tokensPerQueuedRequest,
+      CostWeights weights,
       java.util.function.LongSupplier clock) {
-    super(blockSize, tokensPerQueuedRequest);
+    super(blockSize, weights);
     this.approximate = approximate;
     this.clock = clock;
   }

@@ -30,7 +30,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
    * repeats most of its prompt and clears this easily. SGLang's cache-aware router uses the same
    * kind of threshold (its cache_threshold).
    */
-  static final double DEFAULT_MIN_HIT_RATIO = 0.5;
+  static final double DEFAULT_MIN_HIT_RATIO = CostWeights.DEFAULT.minHitRatio();
 
   private final int blockSize;
   private final double tokensPerQueuedRequest;
@@ -38,13 +38,13 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private final AtomicLong tieBreak = new AtomicLong();
 
   protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest) {
-    this(blockSize, tokensPerQueuedRequest, DEFAULT_MIN_HIT_RATIO);
+    this(blockSize, new CostWeights(tokensPerQueuedRequest, DEFAULT_MIN_HIT_RATIO));
   }
 
-  protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest, double minHitRatio) {
+  protected PrefixCostPolicy(int blockSize, CostWeights weights) {
     this.blockSize = blockSize;
-    this.tokensPerQueuedRequest = tokensPerQueuedRequest;
-    this.minHitRatio = minHitRatio;
+    this.tokensPerQueuedRequest = weights.loadTokensPerRequest();
+    this.minHitRatio = weights.minHitRatio();
   }
 
   /** The cached blocks the cost model credits: none for a hit too short to say anything. */

@@ -31,7 +31,7 @@ class KvAwarePolicyTest {
     KvBlockIndex index = new KvBlockIndex(16);
     ApproximatePrefixIndex approx = new ApproximatePrefixIndex(100_000, 600_000_000_000L);
     AtomicLong clock = new AtomicLong(1_000_000_000L);
-    KvAwarePolicy p = new KvAwarePolicy(index, approx, e -> true, 256, clock::get);
+    KvAwarePolicy p = new KvAwarePolicy(index, approx, e -> true, CostWeights.DEFAULT, clock::get);
     int[] prompt = tokens(1024);
     long[] keys = index.hasher().chain(prompt, prompt.length, 0, 0);
     RouteRequest r = new RouteRequest("m", null, true, keys, prompt.length);
