@@ -40,13 +40,19 @@ final class Chart {
   /** The values files under the chart's ci/ folder (chart-testing's convention), by file name. */
   static List<String> valuesFiles() {
     try (Stream<Path> files = Files.list(DIR.resolve("ci"))) {
-      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".yaml")).sorted().toList();
+      return files
+          .map(p -> p.getFileName().toString())
+          .filter(n -> n.endsWith(".yaml"))
+          .sorted()
+          .toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** {@code helm template demo deploy/helm/llm-stack -n llm -f ci/<file>}, parsed; null: defaults. */
+  /**
+   * {@code helm template demo deploy/helm/llm-stack -n llm -f ci/<file>}, parsed; null: defaults.
+   */
   static Manifests render(String valuesFile) {
     return RENDERED.computeIfAbsent(
         valuesFile == null ? "" : valuesFile, f -> parse(template(valuesFile, Map.of())));
@@ -54,7 +60,9 @@ final class Chart {
 
   /** Helm's output for a values file plus {@code --set} pairs. */
   static String template(String valuesFile, Map<String, Object> sets) {
-    TemplateCommand cmd = new Helm(DIR).template()
+    TemplateCommand cmd =
+        new Helm(DIR)
+            .template()
             .withName(RELEASE)
             .withNamespace(NAMESPACE)
             .withKubeVersion(KUBE_VERSION);

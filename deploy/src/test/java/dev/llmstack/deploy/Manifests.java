@@ -23,7 +23,8 @@ record Manifests(List<ObjectNode> docs) {
   }
 
   boolean has(String kind, String name) {
-    return docs.stream().anyMatch(d -> kind.equals(d.path("kind").asText()) && name.equals(name(d)));
+    return docs.stream()
+        .anyMatch(d -> kind.equals(d.path("kind").asText()) && name.equals(name(d)));
   }
 
   /** Deployments whose pods carry app.kubernetes.io/component=component. */
