@@ -55,11 +55,17 @@ final class Chart {
    */
   static Manifests render(String valuesFile) {
     return RENDERED.computeIfAbsent(
-        valuesFile == null ? "" : valuesFile, f -> parse(template(valuesFile, Map.of())));
+        valuesFile == null ? "" : valuesFile,
+        f -> parse(template(valuesFile, Map.<String, Object>of())));
   }
 
   /** Helm's output for a values file plus {@code --set} pairs. */
   static String template(String valuesFile, Map<String, Object> sets) {
+    return templateFile(valuesFile == null ? null : DIR.resolve("ci").resolve(valuesFile), sets);
+  }
+
+  /** Helm's output for a values file anywhere (null: none) plus {@code --set} pairs. */
+  static String templateFile(Path valuesFile, Map<String, Object> sets) {
     TemplateCommand cmd =
         new Helm(DIR)
             .template()
@@ -67,7 +73,7 @@ final class Chart {
             .withNamespace(NAMESPACE)
             .withKubeVersion(KUBE_VERSION);
     if (valuesFile != null) {
-      cmd = cmd.withValuesFile(DIR.resolve("ci").resolve(valuesFile));
+      cmd = cmd.withValuesFile(valuesFile);
     }
     for (var e : sets.entrySet()) {
       cmd = cmd.set(e.getKey(), e.getValue());
