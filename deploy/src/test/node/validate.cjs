@@ -24,7 +24,7 @@ function modelClass(apiVersion, kind) {
   try {
     return require(module)[kind];
   } catch (e) {
-    if (e.code === 'MODULE_NOT_FOUND') return null;
+    if (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return null;
     throw e;
   }
 }
