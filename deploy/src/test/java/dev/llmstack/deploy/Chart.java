@@ -59,6 +59,12 @@ final class Chart {
         f -> parse(template(valuesFile, Map.<String, Object>of())));
   }
 
+  /** Like {@link #render(String)}, installed into another namespace (not cached). */
+  static Manifests render(String valuesFile, String namespace) {
+    return parse(
+        command(DIR.resolve("ci").resolve(valuesFile), Map.of()).withNamespace(namespace).call());
+  }
+
   /** Helm's output for a values file plus {@code --set} pairs. */
   static String template(String valuesFile, Map<String, Object> sets) {
     return templateFile(valuesFile == null ? null : DIR.resolve("ci").resolve(valuesFile), sets);
@@ -66,6 +72,10 @@ final class Chart {
 
   /** Helm's output for a values file anywhere (null: none) plus {@code --set} pairs. */
   static String templateFile(Path valuesFile, Map<String, Object> sets) {
+    return command(valuesFile, sets).call();
+  }
+
+  private static TemplateCommand command(Path valuesFile, Map<String, Object> sets) {
     TemplateCommand cmd =
         new Helm(DIR)
             .template()
@@ -78,7 +88,7 @@ final class Chart {
     for (var e : sets.entrySet()) {
       cmd = cmd.set(e.getKey(), e.getValue());
     }
-    return cmd.call();
+    return cmd;
   }
 
   static Manifests parse(String yaml) {
