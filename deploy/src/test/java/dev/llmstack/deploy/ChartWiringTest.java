@@ -371,7 +371,42 @@ class ChartWiringTest {
         .anySatisfy(e -> assertThat(e).contains("vllm:num_requests_waiting"));
   }
 
+  @ParameterizedTest
+  @MethodSource("valuesFiles")
+  void llmstackPodsKeepTokenizerFilesInASeededWritableCache(String values) {
+    Manifests m = Chart.render(values);
+    String image = firstContainer(m.router()).path("image").asText();
+    for (ObjectNode d : m.ofKind("Deployment")) {
+      JsonNode c = firstContainer(d);
+      if (!c.path("image").asText().equals(image)) {
+        continue;
+      }
+      String cacheDir =
+          c.path("env").findParents("name").stream()
+              .filter(e -> e.path("name").asText().equals("LLMSTACK_CACHE_DIR"))
+              .map(e -> e.path("value").asText())
+              .findFirst()
+              .orElseThrow();
+      String volume = volumeAt(c, cacheDir);
+      assertThat(volume).as("%s mounts a volume at %s", name(d), cacheDir).isNotNull();
+      assertThat(podTemplate(d).path("spec").path("volumes").findValuesAsText("name"))
+          .contains(volume);
+      JsonNode seed = podTemplate(d).path("spec").path("initContainers").path(0);
+      assertThat(seed.path("image").asText()).isEqualTo(image);
+      assertThat(volumeAt(seed, cacheDir)).isEqualTo(volume);
+    }
+  }
+
   // --- helpers
+
+  static String volumeAt(JsonNode container, String path) {
+    for (JsonNode mount : container.path("volumeMounts")) {
+      if (mount.path("mountPath").asText().equals(path)) {
+        return mount.path("name").asText();
+      }
+    }
+    return null;
+  }
 
   /** The port the router's discovery finds: the annotation, else the port named http. */
   static int engineHttpPort(JsonNode engine) {
