@@ -3,7 +3,6 @@ package dev.llmstack.deploy;
 import static dev.llmstack.deploy.Manifests.args;
 import static dev.llmstack.deploy.Manifests.firstContainer;
 import static dev.llmstack.deploy.Manifests.flag;
-import static dev.llmstack.deploy.Manifests.podTemplate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,8 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstack.router.discovery.Endpoint;
 import dev.llmstack.router.discovery.KubernetesEndpointSource;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.util.ArrayList;
@@ -109,29 +106,7 @@ class RenderedPodsDiscoveryTest {
     client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create();
   }
 
-  /** A pod as the Deployment's ReplicaSet would create it, scheduled and given an IP. */
-  private Pod pod(JsonNode deployment, String name, String namespace, String ip, boolean ready)
-      throws Exception {
-    PodTemplateSpec template =
-        client
-            .getKubernetesSerialization()
-            .unmarshal(
-                Chart.JSON.writeValueAsString(podTemplate(deployment)), PodTemplateSpec.class);
-    return new PodBuilder()
-        .withMetadata(template.getMetadata())
-        .editMetadata()
-        .withName(name)
-        .withNamespace(namespace)
-        .endMetadata()
-        .withSpec(template.getSpec())
-        .withNewStatus()
-        .withPhase("Running")
-        .withPodIP(ip)
-        .addNewCondition()
-        .withType("Ready")
-        .withStatus(ready ? "True" : "False")
-        .endCondition()
-        .endStatus()
-        .build();
+  private Pod pod(JsonNode deployment, String name, String namespace, String ip, boolean ready) {
+    return ChartFixtures.pod(client, deployment, name, namespace, ip, ready);
   }
 }
