@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstack.deploy.ChartFixtures;
+import dev.llmstack.deploy.MockApiServer;
 import dev.llmstack.engine.SimulatedEngine;
 import dev.llmstack.router.Router;
 import dev.llmstack.router.RouterSettings;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -36,7 +36,6 @@ import picocli.CommandLine;
  * router arguments, discovers them through fabric8's mock API server, subscribes to their KV events
  * at the offsets the chart set, and routes a repeated prompt to the engine whose cache holds it.
  */
-@EnableKubernetesMockClient(crud = true, https = false)
 class ChartOnLoopbackIT {
 
   static final String VALUES = "simulation-values.yaml";
@@ -65,6 +64,13 @@ class ChartOnLoopbackIT {
 
   @Test
   void routerFromTheChartRoutesOnKvEventsOfEnginesFromTheChart() throws Exception {
+    try (MockApiServer api = new MockApiServer()) {
+      client = api.client();
+      run();
+    }
+  }
+
+  private void run() throws Exception {
     JsonNode pool = ChartFixtures.engineDeployments(VALUES).getFirst();
     JsonNode engineContainer = ChartFixtures.firstContainer(pool);
     List<String> engineArgs = ChartFixtures.args(engineContainer);

@@ -11,16 +11,20 @@ import static dev.llmstack.deploy.Manifests.parseSelector;
 import static dev.llmstack.deploy.Manifests.podTemplate;
 import static dev.llmstack.deploy.Manifests.strings;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstack.router.discovery.KubernetesEndpointSource;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -277,20 +281,10 @@ class ChartWiringTest {
       JsonNode ref = s.path("spec").path("scaleTargetRef");
       assertThat(ref.path("kind").asText()).isEqualTo("Deployment");
       targets.add(ref.path("name").asText());
-      int min =
-          s.path("spec")
-              .path(
-                  s.has("apiVersion") && s.path("kind").asText().equals("ScaledObject")
-                      ? "minReplicaCount"
-                      : "minReplicas")
-              .asInt();
-      int max =
-          s.path("spec")
-              .path(
-                  s.path("kind").asText().equals("ScaledObject")
-                      ? "maxReplicaCount"
-                      : "maxReplicas")
-              .asInt();
+      // KEDA names the bounds minReplicaCount/maxReplicaCount, the HPA minReplicas/maxReplicas.
+      String suffix = s.path("kind").asText().equals("ScaledObject") ? "ReplicaCount" : "Replicas";
+      int min = s.path("spec").path("min" + suffix).asInt();
+      int max = s.path("spec").path("max" + suffix).asInt();
       assertThat(min).isPositive().isLessThanOrEqualTo(max);
       if (s.path("kind").asText().equals("ScaledObject")) {
         JsonNode trigger = s.path("spec").path("triggers").path(0);
@@ -395,6 +389,18 @@ class ChartWiringTest {
       assertThat(seed.path("image").asText()).isEqualTo(image);
       assertThat(volumeAt(seed, cacheDir)).isEqualTo(volume);
     }
+  }
+
+  /**
+   * The chart ships its own copy of the dashboard (Helm reads files only inside the chart); when
+   * the project's dashboard deploy/grafana/llmstack.json exists, the copy must be the same.
+   */
+  @Test
+  void chartDashboardIsTheProjectDashboard() throws Exception {
+    Path project = Chart.DIR.getParent().getParent().resolve("grafana/llmstack.json");
+    assumeTrue(Files.isRegularFile(project), "no deploy/grafana/llmstack.json on this branch");
+    assertThat(Chart.JSON.readTree(Chart.DIR.resolve("dashboards/llmstack.json").toFile()))
+        .isEqualTo(Chart.JSON.readTree(project.toFile()));
   }
 
   // --- helpers

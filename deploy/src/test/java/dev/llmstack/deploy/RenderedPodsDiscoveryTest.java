@@ -11,7 +11,6 @@ import dev.llmstack.router.discovery.Endpoint;
 import dev.llmstack.router.discovery.KubernetesEndpointSource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,7 +26,6 @@ import org.junit.jupiter.api.Test;
  * another release's engines and engines in another namespace. It finds exactly this release's ready
  * engine pods, each at the port it serves its API on.
  */
-@EnableKubernetesMockClient(crud = true)
 class RenderedPodsDiscoveryTest {
 
   KubernetesClient client;
@@ -42,6 +40,13 @@ class RenderedPodsDiscoveryTest {
    */
   @Test
   void routerDiscoveryFindsExactlyTheEnginePodsForEveryValuesFile() throws Exception {
+    try (MockApiServer api = new MockApiServer()) {
+      client = api.client();
+      discoverAll();
+    }
+  }
+
+  private void discoverAll() throws Exception {
     List<Case> cases = new ArrayList<>();
     int next = 1;
     for (String values : Chart.valuesFiles()) {
