@@ -111,6 +111,12 @@ final class RouterOptions {
   Integer kvReplayPortOffset;
 
   @Option(
+      names = "--kv-events-topic",
+      defaultValue = "kv-events",
+      description = "Topic of the engines' KV events (default: ${DEFAULT-VALUE}).")
+  String kvEventsTopic;
+
+  @Option(
       names = "--tokenizer",
       description = "Tokenizer directory for the kv policy (default: the model's own).")
   String tokenizer;
@@ -125,6 +131,7 @@ final class RouterOptions {
     if (kvEventsPortOffset != null) {
       s.kvEventsPortOffsets(kvEventsPortOffset, kvReplayPortOffset);
     }
+    s.kvEventsTopic(kvEventsTopic);
     if (tokenizer != null) {
       s.tokenizerDir(java.nio.file.Path.of(tokenizer));
     }
