@@ -74,6 +74,18 @@ public final class Twin {
   private final ModelPromptTokenizer vocabulary;
   private final WordVocabulary words;
 
+  /**
+   * Chat prompts already tokenized, shared by the runs of one twin: a request's output depends only
+   * on its id (the sampling seed), so every policy's run sends the same conversations, and
+   * templating plus tokenizing a 20,000-token chat costs far more than simulating it. Bounded in
+   * tokens.
+   */
+  private final java.util.LinkedHashMap<List<dev.llmstack.protocol.tokenizer.ChatMessage>, int[]>
+      chatIds = new java.util.LinkedHashMap<>(256, 0.75f, true);
+
+  private long chatIdsTokens;
+  private static final long CHAT_CACHE_TOKENS = 100_000_000L;
+
   public Twin(Settings settings, ModelTokenizer tokenizer, WordVocabulary words) {
     this.settings = settings;
     this.tokenizer = tokenizer;
@@ -121,6 +133,21 @@ public final class Twin {
     }
     extra.put("engine_busy_fraction", busy);
     return new RunResult(policy, run.sink.records(), run.sink.itl(), run.lastEnd, extra);
+  }
+
+  private int[] chatTokens(Prompt.Chat chat) {
+    int[] ids = chatIds.get(chat.messages());
+    if (ids == null) {
+      ids = tokenizer.encodeChat(chat.messages(), true, false, Map.of());
+      chatIds.put(chat.messages(), ids);
+      chatIdsTokens += ids.length;
+      var it = chatIds.values().iterator();
+      while (chatIdsTokens > CHAT_CACHE_TOKENS && it.hasNext()) {
+        chatIdsTokens -= it.next().length;
+        it.remove();
+      }
+    }
+    return ids;
   }
 
   /** The state of one run. */
@@ -246,7 +273,7 @@ public final class Twin {
       int[] tokens =
           switch (r.prompt()) {
             case Prompt.Runs runs -> words.tokenIds(runs);
-            case Prompt.Chat chat -> tokenizer.encodeChat(chat.messages(), true, false, Map.of());
+            case Prompt.Chat chat -> chatTokens(chat);
           };
       if (tokens.length + r.maxTokens() > maxModelLen) {
         RequestRecord rec =
