@@ -40,6 +40,8 @@ public final class Router implements AutoCloseable {
   private final dev.llmstack.router.kvindex.PromptKeys promptKeys;
   private final java.util.concurrent.ExecutorService keysPool;
   private dev.llmstack.router.stats.AccessLog accessLog;
+  private final RouterMetrics metrics;
+  private dev.llmstack.router.ui.DashboardState dashboard;
   private final Map<EndpointSource, Set<Endpoint>> discovered = new ConcurrentHashMap<>();
 
   private Router(RouterSettings s) {
@@ -85,6 +87,8 @@ public final class Router implements AutoCloseable {
       throw new IllegalArgumentException(
           "unknown routing policy '" + s.policy + "'; known: " + policies.names());
     }
+    this.metrics = new RouterMetrics(registry);
+    metrics.indexes(kvIndex, approximate);
     if (s.maxAttempts < 1) {
       throw new IllegalArgumentException("max attempts must be at least 1");
     }
@@ -98,7 +102,7 @@ public final class Router implements AutoCloseable {
             registry,
             policies,
             policy,
-            new RouterMetrics(registry),
+            metrics,
             admin,
             s.retryBudgetRatio,
             new RouterServer.CacheAware(promptKeys, keysPool, approximate));
@@ -111,6 +115,13 @@ public final class Router implements AutoCloseable {
       if (s.accessLog != null) {
         r.accessLog = new dev.llmstack.router.stats.AccessLog(s.accessLog);
         r.server.accessLog(r.accessLog);
+      }
+      if (s.dashboard) {
+        var decisions = new dev.llmstack.router.ui.DecisionLog(256);
+        r.dashboard =
+            new dev.llmstack.router.ui.DashboardState(r.registry, r.metrics, decisions, 1000)
+                .start();
+        r.server.dashboard(new dev.llmstack.router.ui.DashboardHandler(r.dashboard), decisions);
       }
       r.server.start();
       r.startDiscovery();
@@ -191,6 +202,9 @@ public final class Router implements AutoCloseable {
     }
     server.close(settings.drainSeconds);
     monitor.close();
+    if (dashboard != null) {
+      dashboard.close();
+    }
     kvFeed.close();
     keysPool.shutdownNow();
     promptKeys.close();

@@ -73,7 +73,9 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         case "/health" -> health(ctx, keepAlive);
         case "/metrics" -> metrics(ctx, keepAlive);
         default -> {
-          if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
+          if (server.dashboard() != null && dev.llmstack.router.ui.DashboardHandler.handles(path)) {
+            dashboard(ctx, keepAlive, m, path);
+          } else if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
             AdminApi.Reply r = server.admin().handle(m, path, req.content(), uri);
             sendJson(ctx, keepAlive, HttpResponseStatus.valueOf(r.status()), r.json());
           } else {
@@ -221,6 +223,24 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     FullHttpResponse resp =
         new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
+    write(ctx, keepAlive, resp);
+  }
+
+  private void dashboard(ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, String path) {
+    if (m != HttpMethod.GET) {
+      throw new OpenAiException(
+          new OpenAiError(405, "MethodNotAllowed", "Use GET for " + path + ".", null));
+    }
+    var r = server.dashboard().handle(path);
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(r.status()),
+            Unpooled.wrappedBuffer(r.body()));
+    resp.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
+        .set(HttpHeaderNames.CACHE_CONTROL, r.cacheControl())
+        .set("x-content-type-options", "nosniff");
     write(ctx, keepAlive, resp);
   }
 

@@ -63,6 +63,20 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     return accessLog;
   }
 
+  private volatile RouterObserver observer;
+  private volatile dev.llmstack.router.ui.DashboardHandler dashboard;
+
+  /** Serves /dashboard and feeds it routing decisions through {@code tap} (before traffic). */
+  public void dashboard(dev.llmstack.router.ui.DashboardHandler handler, RouterObserver tap) {
+    this.dashboard = handler;
+    this.observer = RouterObserver.tee(metrics, tap);
+  }
+
+  /** The dashboard, or null when off. */
+  dev.llmstack.router.ui.DashboardHandler dashboard() {
+    return dashboard;
+  }
+
   private final RouterSettings settings;
   private final BackendRegistry registry;
   private final Policies policies;
@@ -100,6 +114,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     this.policies = policies;
     this.defaultPolicy = defaultPolicy;
     this.metrics = metrics;
+    this.observer = metrics;
     this.admin = admin;
     this.retryBudget = new RetryBudget(retryBudgetRatio, 10);
     IoHandlerFactory io;
@@ -188,7 +203,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
 
   @Override
   public RouterObserver observer() {
-    return metrics;
+    return observer;
   }
 
   @Override
