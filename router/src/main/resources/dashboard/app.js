@@ -77,7 +77,7 @@
       fill.style.width = Math.min(100, Math.max(0, e.kv_usage * 100)) + "%";
       bar.appendChild(fill);
       kv.appendChild(bar);
-      kv.appendChild(document.createTextNode(fmt(e.kv_usage * 100, 1) + " %"));
+      kv.appendChild(document.createTextNode(fmt(e.kv_usage * 100, e.kv_usage < 0.1 ? 2 : 1) + " %"));
       tr.appendChild(kv);
       tr.appendChild(text("td", e.prefix_hit_rate == null ? "–" : fmt(e.prefix_hit_rate * 100, 1) + " %", "num"));
       tr.appendChild(text("td", e.scrape_age_s == null ? "never" : fmt(e.scrape_age_s, 1) + " s", "num"));
@@ -88,7 +88,7 @@
   function renderDecisions(decisions) {
     const body = document.querySelector("#decisions tbody");
     body.replaceChildren();
-    for (const d of decisions) {
+    for (const d of decisions.slice(0, 20)) {
       const tr = document.createElement("tr");
       tr.appendChild(text("td", new Date(d.ts).toLocaleTimeString()));
       tr.appendChild(text("td", d.request_id));
