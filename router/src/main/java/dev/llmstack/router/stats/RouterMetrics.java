@@ -384,16 +384,11 @@ public final class RouterMetrics implements RouterObserver {
       Buckets ttft,
       Buckets itl) {}
 
-  /** Cumulative counts per upper bound, summed over all series of one histogram. */
-  public record Buckets(double[] upperBounds, long[] counts) {
-    long total() {
-      long n = 0;
-      for (long c : counts) {
-        n += c;
-      }
-      return n;
-    }
-  }
+  /**
+   * Observations so far per bucket (not cumulative across buckets: each count is for its own
+   * range), summed over all series of one histogram; the last bound is +Inf.
+   */
+  public record Buckets(double[] upperBounds, long[] counts) {}
 
   public Totals totals() {
     long req = 0;

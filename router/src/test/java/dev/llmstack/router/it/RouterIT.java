@@ -421,8 +421,12 @@ class RouterIT {
     assertThat(first.get("completion_tokens").asLong()).isEqualTo(7);
     assertThat(first.get("prompt_tokens").asLong()).isPositive();
     assertThat(first.get("ttfb_ms").asDouble()).isPositive();
+    assertThat(first.get("ttft_ms").isNull()).isTrue(); // not streamed: no first token to time
     JsonNode second = Http.JSON.readTree(lines.get(1));
     assertThat(second.get("stream").asBoolean()).isTrue();
     assertThat(second.get("completion_tokens").asLong()).isEqualTo(5);
+    assertThat(second.get("ttft_ms").asDouble())
+        .isPositive()
+        .isLessThanOrEqualTo(second.get("duration_ms").asDouble());
   }
 }
