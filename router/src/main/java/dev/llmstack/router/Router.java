@@ -50,6 +50,7 @@ public final class Router implements AutoCloseable {
         new EngineMonitor(
             new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs));
     RouterServer[] serverRef = new RouterServer[1];
+    RouterMetrics[] metricsRef = new RouterMetrics[1];
     this.kvFeed = new dev.llmstack.router.kvindex.KvIndexFeed(kvIndex, s.kvEventsTopic);
     this.registry =
         new BackendRegistry(
@@ -65,6 +66,9 @@ public final class Router implements AutoCloseable {
               monitor.unwatch(b);
               kvFeed.unwatch(b.id());
               approximate.remove(b.id());
+              if (metricsRef[0] != null) {
+                metricsRef[0].forget(b.id());
+              }
               if (serverRef[0] != null) {
                 serverRef[0].forget(b.id());
               }
@@ -88,6 +92,7 @@ public final class Router implements AutoCloseable {
           "unknown routing policy '" + s.policy + "'; known: " + policies.names());
     }
     this.metrics = new RouterMetrics(registry);
+    metricsRef[0] = metrics;
     metrics.indexes(kvIndex, approximate);
     if (s.maxAttempts < 1) {
       throw new IllegalArgumentException("max attempts must be at least 1");

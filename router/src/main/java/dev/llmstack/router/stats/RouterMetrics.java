@@ -19,6 +19,7 @@ import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.DoubleAdder;
 
@@ -270,6 +271,32 @@ public final class RouterMetrics implements RouterObserver {
         "llmstack_router_prefix_index_blocks",
         "Blocks the approximate prefix index remembers sending each engine.",
         b -> approximate.size(b.id()));
+  }
+
+  /**
+   * Drops every series of an engine that left, so label sets do not pile up as pods come and go (a
+   * Kubernetes fleet churns engines; each would otherwise leave ~100 dead series behind). Callback
+   * gauges need nothing: they only ever list the engines present.
+   */
+  public void forget(String engine) {
+    series.keySet().removeIf(k -> k.startsWith(engine + '\u0000'));
+    for (var m :
+        List.of(
+            requests,
+            failures,
+            retries,
+            firstByte,
+            firstToken,
+            interToken,
+            duration,
+            promptTokens,
+            generationTokens,
+            predictedCached,
+            actualCached,
+            cachedError)) {
+      m.removeIf(labels -> labels.get(0).equals(engine)); // engine is their first label
+    }
+    decisions.removeIf(labels -> labels.get(2).equals(engine));
   }
 
   /** Data points of one (engine, model), resolved once. */
