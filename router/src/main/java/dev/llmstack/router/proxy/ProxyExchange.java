@@ -283,7 +283,6 @@ final class ProxyExchange {
       sawFirstByte = true;
       firstByteNanos = System.nanoTime();
       backend.firstByte();
-      series.firstByte(firstByteNanos - startNanos);
     }
     status = r.status().code();
     if (status >= 500 && canRetry()) {

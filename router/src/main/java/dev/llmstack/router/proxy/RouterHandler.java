@@ -211,19 +211,39 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         o.toString());
   }
 
+  /**
+   * Renders /metrics on the metrics thread, not on this event loop: with many engines a scrape is
+   * megabytes of text and tens of milliseconds, which would stall every stream on this loop.
+   */
   private void metrics(ChannelHandlerContext ctx, boolean keepAlive) {
+    try {
+      server.metricsExecutor().execute(() -> renderMetrics(ctx, keepAlive));
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      sendError(ctx, keepAlive, OpenAiError.unavailable("The router is shutting down."), null);
+    }
+  }
+
+  private void renderMetrics(ChannelHandlerContext ctx, boolean keepAlive) {
     ByteBuf buf = ctx.alloc().buffer(8192);
     try (var out = new io.netty.buffer.ByteBufOutputStream(buf)) {
       server.metrics().writeTo(out);
-    } catch (java.io.IOException e) {
+    } catch (java.io.IOException | RuntimeException e) {
       buf.release();
-      sendError(ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null);
+      ctx.executor()
+          .execute(
+              () ->
+                  sendError(
+                      ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null));
       return;
     }
     FullHttpResponse resp =
         new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
-    write(ctx, keepAlive, resp);
+    try {
+      ctx.executor().execute(() -> write(ctx, keepAlive, resp));
+    } catch (java.util.concurrent.RejectedExecutionException loopGone) {
+      resp.release(); // the router stopped while this scrape rendered
+    }
   }
 
   private void dashboard(ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, String path) {

@@ -36,9 +36,6 @@ public interface RouterObserver {
 
   /** Timings and sizes of requests to one engine for one model. */
   interface Series {
-    /** The response head arrived. */
-    default void firstByte(long nanosSinceArrival) {}
-
     /** The first piece of a streamed (SSE) body arrived: the first token as the client sees it. */
     default void firstToken(long nanosSinceArrival) {}
 

@@ -63,6 +63,15 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     return accessLog;
   }
 
+  /** Renders /metrics off the event loops; one thread, so concurrent scrapes queue up. */
+  private final java.util.concurrent.ExecutorService metricsExecutor =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().name("metrics-render").daemon(true).unstarted(r));
+
+  java.util.concurrent.ExecutorService metricsExecutor() {
+    return metricsExecutor;
+  }
+
   private volatile RouterObserver observer;
   private volatile dev.llmstack.router.ui.DashboardHandler dashboard;
 
@@ -236,6 +245,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
         break;
       }
     }
+    metricsExecutor.shutdownNow();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 

@@ -33,15 +33,24 @@ import java.util.concurrent.atomic.DoubleAdder;
  */
 public final class RouterMetrics implements RouterObserver {
 
-  private static final double[] LATENCY_BUCKETS = {
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-    20.0, 40.0, 80.0, 160.0, 640.0
+  /*
+   * Bucket bounds are few on purpose: every bound is one line per (engine, model) in every scrape,
+   * and a fleet of many engines multiplies them. Twelve or so per histogram keep quantiles usable.
+   */
+
+  /** Time to first token: tens of milliseconds when idle, seconds to minutes when queued. */
+  private static final double[] TTFT_BUCKETS = {
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0
   };
 
-  /** vLLM's inter-token latency buckets: token gaps are milliseconds, not seconds. */
+  /** Inter-token gaps: milliseconds (a decode step), up to seconds under preemption. */
   private static final double[] ITL_BUCKETS = {
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
-    40.0, 80.0
+    0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5
+  };
+
+  /** End to end: a whole generation, up to ten minutes. */
+  private static final double[] E2E_BUCKETS = {
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0
   };
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -52,7 +61,6 @@ public final class RouterMetrics implements RouterObserver {
   private final Counter retries;
   private final Counter decisions;
   private final Counter rejected;
-  private final Histogram firstByte;
   private final Histogram firstToken;
   private final Histogram interToken;
   private final Histogram duration;
@@ -98,15 +106,10 @@ public final class RouterMetrics implements RouterObserver {
             .help("Requests the router answered itself with an error, by status.")
             .labelNames("code")
             .register(registry);
-    firstByte =
-        histogram(
-            "llmstack_router_time_to_first_byte_seconds",
-            LATENCY_BUCKETS,
-            "From request arrival to the engine's response head.");
     firstToken =
         histogram(
             "llmstack_router_time_to_first_token_seconds",
-            LATENCY_BUCKETS,
+            TTFT_BUCKETS,
             "From request arrival to the first piece of a streamed (SSE) response.");
     interToken =
         histogram(
@@ -116,7 +119,7 @@ public final class RouterMetrics implements RouterObserver {
     duration =
         histogram(
             "llmstack_router_request_duration_seconds",
-            LATENCY_BUCKETS,
+            E2E_BUCKETS,
             "From request arrival to the last response byte (end-to-end latency).");
     promptTokens =
         Counter.builder()
@@ -285,7 +288,6 @@ public final class RouterMetrics implements RouterObserver {
             requests,
             failures,
             retries,
-            firstByte,
             firstToken,
             interToken,
             duration,
@@ -303,7 +305,6 @@ public final class RouterMetrics implements RouterObserver {
   private final class EngineModelSeries implements Series {
     private final String engine;
     private final String model;
-    private final DistributionDataPoint ttfb;
     private final DistributionDataPoint ttft;
     private final DistributionDataPoint itl;
     private final DistributionDataPoint e2e;
@@ -314,17 +315,11 @@ public final class RouterMetrics implements RouterObserver {
     EngineModelSeries(String engine, String model) {
       this.engine = engine;
       this.model = model;
-      ttfb = firstByte.labelValues(engine, model);
       ttft = firstToken.labelValues(engine, model);
       itl = interToken.labelValues(engine, model);
       e2e = duration.labelValues(engine, model);
       prompt = promptTokens.labelValues(engine, model);
       generation = generationTokens.labelValues(engine, model);
-    }
-
-    @Override
-    public void firstByte(long nanos) {
-      ttfb.observe(nanos / 1e9);
     }
 
     @Override
@@ -432,7 +427,7 @@ public final class RouterMetrics implements RouterObserver {
         err,
         sum(generationTokens.collect()),
         sum(promptTokens.collect()),
-        buckets(firstToken.collect(), LATENCY_BUCKETS),
+        buckets(firstToken.collect(), TTFT_BUCKETS),
         buckets(interToken.collect(), ITL_BUCKETS));
   }
 

@@ -23,7 +23,6 @@ class RouterMetricsTest {
 
   static void traffic(RouterMetrics m, String engine) {
     var s = m.series(engine, "m");
-    s.firstByte(1_000_000);
     s.firstToken(2_000_000);
     s.interToken(500_000);
     s.finished(200, 9_000_000, 10, 5);
