@@ -198,8 +198,11 @@ class ObservabilityIT {
           - job_name: llmstack-router
             static_configs:
               - targets: ['127.0.0.1:%d']
+          - job_name: vllm
+            static_configs:
+              - targets: ['127.0.0.1:%d', '127.0.0.1:%d']
         """
-            .formatted(router.port()));
+            .formatted(router.port(), port(a), port(b)));
     Process p =
         new ProcessBuilder(
                 prometheus,
@@ -247,6 +250,26 @@ class ObservabilityIT {
                           StandardCharsets.UTF_8))
               .json();
       assertThat(q.at("/data/result/0/value/1").asDouble()).isPositive();
+
+      // Every query of the Grafana dashboard is valid PromQL for this Prometheus and finds data
+      // (rates need two scrapes, so wait for them), but the 5xx panel: no request failed.
+      List<String> exprs = new ArrayList<>();
+      collectExprs(grafana(), exprs);
+      Set<String> empty = new TreeSet<>();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      do {
+        empty.clear();
+        for (String expr : exprs) {
+          JsonNode r =
+              Http.get(api + URLEncoder.encode(grafanaToPromQl(expr), StandardCharsets.UTF_8))
+                  .json();
+          assertThat(r.path("status").asText()).as("%s: %s", expr, r).isEqualTo("success");
+          if (r.at("/data/result").isEmpty() && !expr.contains("code=~\"5..\"")) {
+            empty.add(expr);
+          }
+        }
+      } while (!empty.isEmpty() && System.nanoTime() < until && sleep(500));
+      assertThat(empty).as("Grafana queries without data").isEmpty();
     } finally {
       p.destroy();
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
@@ -255,10 +278,27 @@ class ObservabilityIT {
     }
   }
 
+  static int port(SimulatedEngine e) {
+    return java.net.URI.create(e.baseUrl()).getPort();
+  }
+
+  static boolean sleep(long ms) throws InterruptedException {
+    Thread.sleep(ms);
+    return true;
+  }
+
+  static JsonNode grafana() throws java.io.IOException {
+    return Http.JSON.readTree(Path.of("..", "deploy", "grafana", "llmstack.json").toFile());
+  }
+
+  /** What Grafana sends for an expression: its variables replaced (all engines and models). */
+  static String grafanaToPromQl(String expr) {
+    return expr.replace("$__rate_interval", "1m").replace("$engine", ".*").replace("$model", ".*");
+  }
+
   @Test
   void everyGrafanaQueryNamesAnExportedMetric() throws Exception {
-    Path json = Path.of("..", "deploy", "grafana", "llmstack.json");
-    JsonNode dashboard = Http.JSON.readTree(json.toFile());
+    JsonNode dashboard = grafana();
     Set<String> exported = new TreeSet<>();
     exported.addAll(PromText.sampleNames(Http.get(router.baseUrl() + "/metrics").body()));
     exported.addAll(PromText.sampleNames(Http.get(a.baseUrl() + "/metrics").body()));
@@ -280,6 +320,19 @@ class ObservabilityIT {
     assertThat(engineUsed).isNotEmpty();
     assertThat(dashboard.path("uid").asText()).isNotBlank();
     assertThat(dashboard.path("title").asText()).isNotBlank();
+    // Importable as is: panels of known types with unique ids, each query against the dashboard's
+    // own datasource variable rather than a datasource of the machine it was made on.
+    Set<Integer> ids = new TreeSet<>();
+    for (JsonNode panel : dashboard.get("panels")) {
+      assertThat(ids.add(panel.get("id").asInt())).as("unique id %s", panel.get("id")).isTrue();
+      assertThat(panel.get("type").asText()).isIn("row", "timeseries", "table");
+      assertThat(panel.has("gridPos")).isTrue();
+      for (JsonNode t : panel.path("targets")) {
+        assertThat(t.at("/datasource/uid").asText()).isEqualTo("${datasource}");
+      }
+    }
+    assertThat(dashboard.at("/templating/list/0/type").asText()).isEqualTo("datasource");
+    assertThat(dashboard.at("/templating/list/0/query").asText()).isEqualTo("prometheus");
   }
 
   private static void collectExprs(JsonNode n, List<String> out) {
