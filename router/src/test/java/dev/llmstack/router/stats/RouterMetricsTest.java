@@ -22,7 +22,11 @@ class RouterMetricsTest {
   }
 
   static void traffic(RouterMetrics m, String engine) {
-    var s = m.series(engine, "m");
+    traffic(m, engine, "m");
+  }
+
+  static void traffic(RouterMetrics m, String engine, String model) {
+    var s = m.series(engine, model);
     s.firstToken(2_000_000);
     s.interToken(500_000);
     s.finished(200, 9_000_000, 10, 5);
@@ -31,7 +35,7 @@ class RouterMetricsTest {
     m.cacheOutcome(engine, 32, 16);
     m.routed(
         "r",
-        "m",
+        model,
         "kv",
         new Decision(
             new BackendSnapshot(engine, 0, 0, EngineStats.NONE, HealthState.HEALTHY, false),
@@ -63,6 +67,22 @@ class RouterMetricsTest {
     traffic(m, "http://127.0.0.1:2");
     assertThat(text(m))
         .contains("llmstack_router_requests_total{code=\"200\",engine=\"http://127.0.0.1:2\"");
+  }
+
+  @Test
+  void aScrapeGrowsByUnderEightKiBPerEngineAndModel() throws Exception {
+    // Guards "scraping stays cheap with many engines": every bucket bound is a line per engine
+    // and model, so more bounds or more histograms show up here first.
+    BackendRegistry registry = new BackendRegistry(OutlierPolicy.DEFAULT, b -> {}, b -> {});
+    RouterMetrics m = new RouterMetrics(registry);
+    int engines = 200;
+    for (int i = 0; i < engines; i++) {
+      String id = "http://10.0." + (i / 250) + "." + (i % 250) + ":8000";
+      registry.add(Endpoint.parse(id));
+      traffic(m, id, "meta-llama/Llama-3.1-8B-Instruct");
+    }
+    int bytes = text(m).getBytes(StandardCharsets.UTF_8).length;
+    assertThat(bytes / engines).isBetween(4_000, 8_192);
   }
 
   @Test
