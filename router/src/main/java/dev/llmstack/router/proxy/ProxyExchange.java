@@ -103,7 +103,7 @@ final class ProxyExchange {
   private String lastError;
   private io.netty.util.Timeout firstByteTimer;
   private boolean released;
-  private UsageScanner usage; // reads the engine's usage numbers as they stream by, when needed
+  private UsageScanner usage; // reads the engine's usage numbers as they stream by
   private long firstByteNanos = -1;
   private RouterObserver.Series series = RouterObserver.Series.NONE;
   private long firstTokenNanos = -1;
@@ -310,7 +310,7 @@ final class ProxyExchange {
     }
     client.write(head);
     state = State.RELAYING;
-    // Token counts for metrics and the access log; the scan is a byte loop with no copies.
+    // Token counts for metrics and the access log; the scan stops only at colons (UsageScanner).
     usage = new UsageScanner();
   }
 

@@ -63,14 +63,24 @@ class ObservabilityIT {
     Http.post(
         router.baseUrl() + "/v1/chat/completions",
         RouterIT.chat("x", 1, false).replace(MODEL, "no-such-model"));
-    awaitMetric("llmstack_router_engine_failures_total{");
+    awaitFinished(STREAMS + 3); // the streams, two plain requests, the one the client left
   }
 
-  static void awaitMetric(String text) throws InterruptedException {
+  /** Waits until the router counted that many finished requests (the last ends asynchronously). */
+  static void awaitFinished(int requests) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!Http.get(router.baseUrl() + "/metrics").body().contains(text)) {
+    while (true) {
+      double n = 0;
+      for (String line : Http.get(router.baseUrl() + "/metrics").body().split("\n")) {
+        if (line.startsWith("llmstack_router_requests_total{")) {
+          n += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      if (n >= requests) {
+        return;
+      }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("no " + text + " in /metrics");
+        throw new AssertionError(n + " requests finished, expected " + requests);
       }
       Thread.sleep(50);
     }

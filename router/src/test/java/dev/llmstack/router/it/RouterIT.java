@@ -331,7 +331,8 @@ class RouterIT {
       while (!engines.contains(b.baseUrl()) && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
-      assertThat(engines).contains(b.baseUrl());
+      // A copy: iterating the synchronized list while the load threads add to it throws.
+      assertThat(List.copyOf(engines)).contains(b.baseUrl());
       Files.writeString(config, "backends:\n  - " + b.baseUrl() + "\n");
       deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (r.registry().get(a.baseUrl()) != null && System.nanoTime() < deadline) {
