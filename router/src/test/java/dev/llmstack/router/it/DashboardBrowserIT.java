@@ -115,6 +115,7 @@ class DashboardBrowserIT {
             "--no-first-run",
             "--window-size=1400,1500",
             "--user-data-dir=" + profile);
+        options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
         driver = new ChromeDriver(service, options);
         driver.get(router.baseUrl() + "/dashboard");
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
@@ -167,6 +168,10 @@ class DashboardBrowserIT {
             ((org.openqa.selenium.TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES);
         Files.write(SCREENSHOT, png);
         assertThat(png.length).isGreaterThan(10_000);
+        // The page ran without a script error or a failed load (each would be logged SEVERE).
+        assertThat(driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll())
+            .filteredOn(e -> e.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue())
+            .isEmpty();
         assertThat(done.get()).isPositive();
         flowing.set(false);
       }
