@@ -126,8 +126,15 @@ final class RouterOptions {
       description = "JSON-lines access log: a file path, or - for standard output (default: off).")
   String accessLog;
 
+  @Option(
+      names = "--no-dashboard",
+      negatable = false,
+      description = "Do not serve the live dashboard at /dashboard.")
+  boolean noDashboard;
+
   RouterSettings apply(RouterSettings s) {
     s.accessLog(accessLog);
+    s.dashboard(!noDashboard);
     if (kvEventsPortOffset != null) {
       s.kvEventsPortOffsets(kvEventsPortOffset, kvReplayPortOffset);
     }

@@ -142,6 +142,9 @@ final class UpCommand implements Callable<Integer> {
               + model
               + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],"
               + "\"max_tokens\":32}'");
+      if (!options.noDashboard) {
+        System.out.println("Dashboard: " + base + "/dashboard   Metrics: " + base + "/metrics");
+      }
       System.out.println("Stop with Ctrl-C.");
     } catch (Exception | Error e) {
       if (router != null) {

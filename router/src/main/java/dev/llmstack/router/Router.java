@@ -40,6 +40,8 @@ public final class Router implements AutoCloseable {
   private final dev.llmstack.router.kvindex.PromptKeys promptKeys;
   private final java.util.concurrent.ExecutorService keysPool;
   private dev.llmstack.router.stats.AccessLog accessLog;
+  private final RouterMetrics metrics;
+  private dev.llmstack.router.ui.DashboardState dashboard;
   private final Map<EndpointSource, Set<Endpoint>> discovered = new ConcurrentHashMap<>();
 
   private Router(RouterSettings s) {
@@ -50,6 +52,7 @@ public final class Router implements AutoCloseable {
     // The approximate index keeps per engine no more blocks than the engine's KV cache holds.
     monitor.onCapacity((engine, tokens) -> approximate.capacity(engine, Math.max(1, tokens / 16)));
     RouterServer[] serverRef = new RouterServer[1];
+    RouterMetrics[] metricsRef = new RouterMetrics[1];
     this.kvFeed = new dev.llmstack.router.kvindex.KvIndexFeed(kvIndex, s.kvEventsTopic);
     this.registry =
         new BackendRegistry(
@@ -65,6 +68,9 @@ public final class Router implements AutoCloseable {
               monitor.unwatch(b);
               kvFeed.unwatch(b.id());
               approximate.remove(b.id());
+              if (metricsRef[0] != null) {
+                metricsRef[0].forget(b.id());
+              }
               if (serverRef[0] != null) {
                 serverRef[0].forget(b.id());
               }
@@ -94,6 +100,9 @@ public final class Router implements AutoCloseable {
       throw new IllegalArgumentException(
           "unknown routing policy '" + s.policy + "'; known: " + policies.names());
     }
+    this.metrics = new RouterMetrics(registry);
+    metricsRef[0] = metrics;
+    metrics.indexes(kvIndex, approximate);
     if (s.maxAttempts < 1) {
       throw new IllegalArgumentException("max attempts must be at least 1");
     }
@@ -107,7 +116,7 @@ public final class Router implements AutoCloseable {
             registry,
             policies,
             policy,
-            new RouterMetrics(registry),
+            metrics,
             admin,
             s.retryBudgetRatio,
             new RouterServer.CacheAware(promptKeys, keysPool, approximate));
@@ -120,6 +129,13 @@ public final class Router implements AutoCloseable {
       if (s.accessLog != null) {
         r.accessLog = new dev.llmstack.router.stats.AccessLog(s.accessLog);
         r.server.accessLog(r.accessLog);
+      }
+      if (s.dashboard) {
+        var decisions = new dev.llmstack.router.ui.DecisionLog(256);
+        r.dashboard =
+            new dev.llmstack.router.ui.DashboardState(r.registry, r.metrics, decisions, 1000)
+                .start();
+        r.server.dashboard(new dev.llmstack.router.ui.DashboardHandler(r.dashboard), decisions);
       }
       r.server.start();
       r.startDiscovery();
@@ -204,6 +220,9 @@ public final class Router implements AutoCloseable {
     }
     server.close(settings.drainSeconds);
     monitor.close();
+    if (dashboard != null) {
+      dashboard.close();
+    }
     kvFeed.close();
     keysPool.shutdownNow();
     promptKeys.close();

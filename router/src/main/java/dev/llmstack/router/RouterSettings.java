@@ -36,6 +36,7 @@ public final class RouterSettings {
   java.util.Map<String, String[]> kvEndpoints = java.util.Map.of();
   Path tokenizerDir;
   String accessLog;
+  boolean dashboard = true;
 
   public static RouterSettings defaults() {
     return new RouterSettings();
@@ -190,6 +191,12 @@ public final class RouterSettings {
   /** Where the JSON-lines access log goes: a file path, "-" for standard output, null for none. */
   public RouterSettings accessLog(String v) {
     accessLog = v;
+    return this;
+  }
+
+  /** Serve the live dashboard at /dashboard (on by default; it samples once a second). */
+  public RouterSettings dashboard(boolean v) {
+    dashboard = v;
     return this;
   }
 

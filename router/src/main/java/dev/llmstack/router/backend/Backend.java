@@ -19,6 +19,10 @@ public final class Backend {
   private volatile java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> modelCards =
       java.util.Map.of();
   private volatile EngineStats stats = EngineStats.NONE;
+  private final java.util.concurrent.atomic.AtomicLong scrapesOk =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong scrapesFailed =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean draining;
   private volatile boolean probedUp = true;
   private volatile boolean modelsKnown;
@@ -65,8 +69,23 @@ public final class Backend {
     return stats;
   }
 
+  /** A successful scrape's result. */
   public void stats(EngineStats stats) {
     this.stats = stats;
+    scrapesOk.incrementAndGet();
+  }
+
+  /** A scrape that failed (error, timeout, non-200): the last stats stay and grow stale. */
+  public void scrapeFailed() {
+    scrapesFailed.incrementAndGet();
+  }
+
+  public long scrapesOk() {
+    return scrapesOk.get();
+  }
+
+  public long scrapesFailed() {
+    return scrapesFailed.get();
   }
 
   public boolean draining() {

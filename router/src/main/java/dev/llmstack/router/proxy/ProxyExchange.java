@@ -103,8 +103,11 @@ final class ProxyExchange {
   private String lastError;
   private io.netty.util.Timeout firstByteTimer;
   private boolean released;
-  private UsageScanner usage; // reads the engine's usage numbers as they stream by, when needed
+  private UsageScanner usage; // reads the engine's usage numbers as they stream by
   private long firstByteNanos = -1;
+  private RouterObserver.Series series = RouterObserver.Series.NONE;
+  private long firstTokenNanos = -1;
+  private long lastPieceNanos;
 
   ProxyExchange(
       RouterContext rc,
@@ -164,7 +167,8 @@ final class ProxyExchange {
       // What this router sent where: the approximate prefix index learns from its own decisions.
       rc.cacheAware().approximate().record(backend.id(), keys, keys.length, System.nanoTime());
     }
-    rc.observer().routed(policy.name(), decision, tried.size() > 1);
+    rc.observer().routed(requestId, route.model(), policy.name(), decision, tried.size() > 1);
+    series = rc.observer().series(backend.id(), route.model());
     state = State.WAITING_HEAD;
     Channel idle = rc.pool(client.channel().eventLoop()).pollIdle(backend.endpoint());
     if (idle != null) {
@@ -251,8 +255,9 @@ final class ProxyExchange {
       }
       if (state == State.RELAYING && msg instanceof HttpContent c) {
         boolean last = c instanceof LastHttpContent;
-        if (usage != null) {
-          usage.scan(c.content());
+        usage.scan(c.content());
+        if (eventStream && c.content().isReadable()) {
+          timePiece();
         }
         if (last) {
           client
@@ -278,7 +283,6 @@ final class ProxyExchange {
       sawFirstByte = true;
       firstByteNanos = System.nanoTime();
       backend.firstByte();
-      rc.observer().firstByte(backend.id(), System.nanoTime() - startNanos);
     }
     status = r.status().code();
     if (status >= 500 && canRetry()) {
@@ -306,9 +310,26 @@ final class ProxyExchange {
     }
     client.write(head);
     state = State.RELAYING;
-    if (decision.predictedCachedTokens() >= 0 || rc.accessLog() != null) {
-      usage = new UsageScanner();
+    // Token counts for metrics and the access log; the scan stops only at colons (UsageScanner).
+    usage = new UsageScanner();
+  }
+
+  /**
+   * A piece of a streamed body: the first is the first token as the client sees it, the gaps
+   * between the next ones are inter-token latencies (an engine sends each scheduler step's tokens
+   * as one piece, as vLLM does).
+   */
+  private void timePiece() {
+    long now = System.nanoTime();
+    if (firstTokenNanos < 0) {
+      firstTokenNanos = now;
+      if (status == 200) {
+        series.firstToken(now - startNanos);
+      }
+    } else if (status == 200) {
+      series.interToken(now - lastPieceNanos);
     }
+    lastPieceNanos = now;
   }
 
   void onUpstreamClosed(Throwable cause) {
@@ -355,7 +376,7 @@ final class ProxyExchange {
       rc.observer().retried(backend.id());
       attempt();
     } else {
-      rc.observer().finished(backend.id(), route.model(), 502, System.nanoTime() - startNanos);
+      series.finished(502, System.nanoTime() - startNanos, -1, -1);
       fail(new OpenAiError(502, "BadGatewayError", "Upstream engine failed: " + why, null));
     }
   }
@@ -430,6 +451,7 @@ final class ProxyExchange {
               success ? status : (status == 0 ? 499 : status),
               tried.size(),
               firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
+              firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1e6,
               (now - startNanos) / 1e6,
               usage == null ? -1 : usage.promptTokens(),
               usage == null ? -1 : usage.completionTokens(),
@@ -440,7 +462,11 @@ final class ProxyExchange {
     if (success && status < 500) {
       backend.requestSucceeded();
     }
-    rc.observer().finished(backend.id(), route.model(), status, System.nanoTime() - startNanos);
+    series.finished(
+        status,
+        System.nanoTime() - startNanos,
+        usage == null ? -1 : usage.promptTokens(),
+        usage == null ? -1 : usage.completionTokens());
     releaseRequest();
   }
 

@@ -73,7 +73,9 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         case "/health" -> health(ctx, keepAlive);
         case "/metrics" -> metrics(ctx, keepAlive);
         default -> {
-          if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
+          if (server.dashboard() != null && dev.llmstack.router.ui.DashboardHandler.handles(path)) {
+            dashboard(ctx, keepAlive, m, path);
+          } else if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
             AdminApi.Reply r = server.admin().handle(m, path, req.content(), uri);
             sendJson(ctx, keepAlive, HttpResponseStatus.valueOf(r.status()), r.json());
           } else {
@@ -209,18 +211,56 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         o.toString());
   }
 
+  /**
+   * Renders /metrics on the metrics thread, not on this event loop: with many engines a scrape is
+   * megabytes of text and tens of milliseconds, which would stall every stream on this loop.
+   */
   private void metrics(ChannelHandlerContext ctx, boolean keepAlive) {
+    try {
+      server.metricsExecutor().execute(() -> renderMetrics(ctx, keepAlive));
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      sendError(ctx, keepAlive, OpenAiError.unavailable("The router is shutting down."), null);
+    }
+  }
+
+  private void renderMetrics(ChannelHandlerContext ctx, boolean keepAlive) {
     ByteBuf buf = ctx.alloc().buffer(8192);
     try (var out = new io.netty.buffer.ByteBufOutputStream(buf)) {
       server.metrics().writeTo(out);
-    } catch (java.io.IOException e) {
+    } catch (java.io.IOException | RuntimeException e) {
       buf.release();
-      sendError(ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null);
+      ctx.executor()
+          .execute(
+              () ->
+                  sendError(
+                      ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null));
       return;
     }
     FullHttpResponse resp =
         new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
+    try {
+      ctx.executor().execute(() -> write(ctx, keepAlive, resp));
+    } catch (java.util.concurrent.RejectedExecutionException loopGone) {
+      resp.release(); // the router stopped while this scrape rendered
+    }
+  }
+
+  private void dashboard(ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, String path) {
+    if (m != HttpMethod.GET) {
+      throw new OpenAiException(
+          new OpenAiError(405, "MethodNotAllowed", "Use GET for " + path + ".", null));
+    }
+    var r = server.dashboard().handle(path);
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(r.status()),
+            Unpooled.wrappedBuffer(r.body()));
+    resp.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
+        .set(HttpHeaderNames.CACHE_CONTROL, r.cacheControl())
+        .set("x-content-type-options", "nosniff");
     write(ctx, keepAlive, resp);
   }
 

@@ -63,6 +63,29 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     return accessLog;
   }
 
+  /** Renders /metrics off the event loops; one thread, so concurrent scrapes queue up. */
+  private final java.util.concurrent.ExecutorService metricsExecutor =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().name("metrics-render").daemon(true).unstarted(r));
+
+  java.util.concurrent.ExecutorService metricsExecutor() {
+    return metricsExecutor;
+  }
+
+  private volatile RouterObserver observer;
+  private volatile dev.llmstack.router.ui.DashboardHandler dashboard;
+
+  /** Serves /dashboard and feeds it routing decisions through {@code tap} (before traffic). */
+  public void dashboard(dev.llmstack.router.ui.DashboardHandler handler, RouterObserver tap) {
+    this.dashboard = handler;
+    this.observer = RouterObserver.tee(metrics, tap);
+  }
+
+  /** The dashboard, or null when off. */
+  dev.llmstack.router.ui.DashboardHandler dashboard() {
+    return dashboard;
+  }
+
   private final RouterSettings settings;
   private final BackendRegistry registry;
   private final Policies policies;
@@ -100,6 +123,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     this.policies = policies;
     this.defaultPolicy = defaultPolicy;
     this.metrics = metrics;
+    this.observer = metrics;
     this.admin = admin;
     this.retryBudget = new RetryBudget(retryBudgetRatio, 10);
     IoHandlerFactory io;
@@ -188,7 +212,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
 
   @Override
   public RouterObserver observer() {
-    return metrics;
+    return observer;
   }
 
   @Override
@@ -221,6 +245,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
         break;
       }
     }
+    metricsExecutor.shutdownNow();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 

@@ -1,49 +1,90 @@
 package dev.llmstack.router.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
- * Picks the usage numbers out of a response as it streams by, without copying or parsing it: the
- * last {@code "prompt_tokens":N}, {@code "completion_tokens":N} and {@code "cached_tokens":N} seen
- * (the usage object of a JSON answer, or of an SSE stream's usage chunk). A byte-at-a-time matcher
- * per field, so values split across network chunks are still read.
+ * Picks the usage numbers out of a response as it streams by, without parsing it: the last {@code
+ * "prompt_tokens":N}, {@code "completion_tokens":N} and {@code "cached_tokens":N} seen (the usage
+ * object of a JSON answer, or of an SSE stream's usage chunk).
+ *
+ * <p>It runs on every relayed piece, so it looks only at colons: each piece is copied into a
+ * per-thread array behind the last bytes of the previous piece, and at a colon the bytes before it
+ * are compared with the three field names. A name or a number split between network pieces is still
+ * read. A plain array loop, because {@code ByteBuf.forEachByte} goes through a call site Netty's
+ * own decoders make megamorphic, and {@code getByte} checks bounds per byte.
  */
 final class UsageScanner {
 
-  private static final byte[][] FIELDS = {
-    "\"prompt_tokens\":".getBytes(StandardCharsets.US_ASCII),
-    "\"completion_tokens\":".getBytes(StandardCharsets.US_ASCII),
-    "\"cached_tokens\":".getBytes(StandardCharsets.US_ASCII)
+  private static final byte[][] NAMES = {
+    "\"prompt_tokens\"".getBytes(StandardCharsets.US_ASCII),
+    "\"completion_tokens\"".getBytes(StandardCharsets.US_ASCII),
+    "\"cached_tokens\"".getBytes(StandardCharsets.US_ASCII)
   };
 
-  private final int[] matched = new int[FIELDS.length];
+  /** Bytes of the previous piece kept in front of the next: the longest name. */
+  private static final int CARRY = 19;
+
+  private static final FastThreadLocal<byte[]> SCRATCH =
+      new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+          return new byte[CARRY + 4096];
+        }
+      };
+
   private final long[] value = {-1, -1, -1};
-  private final boolean[] reading = new boolean[FIELDS.length];
+  private final byte[] tail = new byte[CARRY];
+  private int tailLength;
+  private int reading = -1; // the field whose number is being read, else -1
 
   void scan(ByteBuf buf) {
-    for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; i++) {
-      byte b = buf.getByte(i);
-      for (int f = 0; f < FIELDS.length; f++) {
-        if (reading[f]) {
-          if (b >= '0' && b <= '9') {
-            value[f] = (value[f] < 0 ? 0 : value[f]) * 10 + (b - '0');
-            continue;
-          }
-          if (b == ' ') {
-            continue;
-          }
-          reading[f] = false;
-        }
-        byte[] p = FIELDS[f];
-        matched[f] = b == p[matched[f]] ? matched[f] + 1 : (b == p[0] ? 1 : 0);
-        if (matched[f] == p.length) {
-          matched[f] = 0;
-          reading[f] = true;
+    byte[] a = SCRATCH.get();
+    for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; ) {
+      System.arraycopy(tail, 0, a, 0, tailLength);
+      int n = Math.min(a.length - tailLength, end - i);
+      buf.getBytes(i, a, tailLength, n);
+      int limit = tailLength + n;
+      scan(a, tailLength, limit);
+      tailLength = Math.min(CARRY, limit);
+      System.arraycopy(a, limit - tailLength, tail, 0, tailLength);
+      i += n;
+    }
+  }
+
+  private void scan(byte[] a, int from, int limit) {
+    int i = reading >= 0 ? readNumber(a, from, limit) : from;
+    for (; i < limit; i++) {
+      if (a[i] != ':' || i < 2 || a[i - 1] != '"' || a[i - 2] != 's') {
+        continue; // most colons end other keys: one or two comparisons each
+      }
+      for (int f = 0; f < NAMES.length; f++) {
+        byte[] name = NAMES[f];
+        int start = i - name.length;
+        if (start >= 0 && Arrays.equals(a, start, i, name, 0, name.length)) {
+          reading = f;
           value[f] = -1; // the latest occurrence wins
+          i = readNumber(a, i + 1, limit) - 1;
+          break;
         }
       }
     }
+  }
+
+  /** Reads digits (after optional spaces) from i; returns where the number ended, or the limit. */
+  private int readNumber(byte[] a, int i, int limit) {
+    for (; i < limit; i++) {
+      byte b = a[i];
+      if (b >= '0' && b <= '9') {
+        value[reading] = (value[reading] < 0 ? 0 : value[reading]) * 10 + (b - '0');
+      } else if (b != ' ') {
+        reading = -1;
+        return i;
+      }
+    }
+    return i; // the number may go on in the next piece
   }
 
   /** -1 when the response carried no such field. */

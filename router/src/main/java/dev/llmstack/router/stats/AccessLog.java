@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AccessLog implements AutoCloseable {
 
-  /** One finished request. Negative numbers mean unknown. */
+  /**
+   * One finished request. Negative numbers mean unknown; {@code firstTokenMs} is only known for
+   * streamed responses (the first body piece), where it can differ from the head's arrival.
+   */
   public record Entry(
       String requestId,
       String path,
@@ -33,6 +36,7 @@ public final class AccessLog implements AutoCloseable {
       int status,
       int attempts,
       double firstByteMs,
+      double firstTokenMs,
       double durationMs,
       long promptTokens,
       long completionTokens,
@@ -104,6 +108,7 @@ public final class AccessLog implements AutoCloseable {
       g.writeNumberField("attempts", e.attempts());
       g.writeBooleanField("stream", e.stream());
       number(g, "ttfb_ms", e.firstByteMs());
+      number(g, "ttft_ms", e.firstTokenMs());
       number(g, "duration_ms", e.durationMs());
       number(g, "prompt_tokens", e.promptTokens());
       number(g, "completion_tokens", e.completionTokens());

@@ -144,7 +144,8 @@ public final class EngineMonitor implements AutoCloseable {
         .whenComplete(
             (r, err) -> {
               if (err != null || r.statusCode() != 200) {
-                return; // stats stay as they were; their age tells how stale
+                b.scrapeFailed(); // stats stay as they were; their age tells how stale
+                return;
               }
               Map<String, Double> m = PrometheusText.sums(r.body(), WANTED);
               capacity(b, r.body());

@@ -2,45 +2,79 @@ package dev.llmstack.router.stats;
 
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.BackendRegistry;
+import dev.llmstack.router.kvindex.ApproximatePrefixIndex;
+import dev.llmstack.router.kvindex.KvBlockIndex;
 import dev.llmstack.router.proxy.RouterObserver;
 import dev.llmstack.router.routing.Decision;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.DoubleAdder;
 
 /**
- * The router's own Prometheus metrics, prefixed {@code llmstack_}. Label values are only engine ids
- * the router discovered and models those engines serve, never a client's string.
+ * The router's own Prometheus metrics, prefixed {@code llmstack_router_}. Label values are only
+ * engine ids the router discovered and models those engines serve, never a client's string.
+ *
+ * <p>The data path touches pre-resolved data points only (one map lookup per attempt, none per
+ * chunk). Per-engine gauges are callbacks that read the registry at scrape time, so a scrape costs
+ * one pass over the engines however many there are, and nothing between scrapes.
  */
 public final class RouterMetrics implements RouterObserver {
 
-  private static final double[] LATENCY_BUCKETS = {
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-    20.0, 40.0, 80.0, 160.0, 640.0
+  /*
+   * Bucket bounds are few on purpose: every bound is one line per (engine, model) in every scrape,
+   * and a fleet of many engines multiplies them. Twelve or so per histogram keep quantiles usable.
+   */
+
+  /** Time to first token: tens of milliseconds when idle, seconds to minutes when queued. */
+  private static final double[] TTFT_BUCKETS = {
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0
+  };
+
+  /** Inter-token gaps: milliseconds (a decode step), up to seconds under preemption. */
+  private static final double[] ITL_BUCKETS = {
+    0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5
+  };
+
+  /** End to end: a whole generation, up to ten minutes. */
+  private static final double[] E2E_BUCKETS = {
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0
   };
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+  private final BackendRegistry backends;
   private final Counter requests;
   private final Counter failures;
   private final Counter retries;
   private final Counter decisions;
   private final Counter rejected;
-  private final Histogram firstByte;
+  private final Histogram firstToken;
+  private final Histogram interToken;
+  private final Histogram duration;
+  private final Counter promptTokens;
+  private final Counter generationTokens;
   private final Counter predictedCached;
   private final Counter actualCached;
   private final Counter cachedError;
-  private final java.util.concurrent.atomic.DoubleAdder errorSum =
-      new java.util.concurrent.atomic.DoubleAdder();
-  private final java.util.concurrent.atomic.DoubleAdder actualSum =
-      new java.util.concurrent.atomic.DoubleAdder();
-  private final Histogram duration;
+  private final DoubleAdder errorSum = new DoubleAdder();
+  private final DoubleAdder actualSum = new DoubleAdder();
+  private final ConcurrentHashMap<String, EngineModelSeries> series = new ConcurrentHashMap<>();
 
   public RouterMetrics(BackendRegistry backends) {
+    this.backends = backends;
     requests =
         Counter.builder()
             .name("llmstack_router_requests_total")
@@ -63,8 +97,8 @@ public final class RouterMetrics implements RouterObserver {
     decisions =
         Counter.builder()
             .name("llmstack_router_routing_decisions_total")
-            .help("Routing decisions by policy and reason.")
-            .labelNames("policy", "reason")
+            .help("Routing decisions by policy, reason (its first word) and chosen engine.")
+            .labelNames("policy", "reason", "engine")
             .register(registry);
     rejected =
         Counter.builder()
@@ -72,21 +106,32 @@ public final class RouterMetrics implements RouterObserver {
             .help("Requests the router answered itself with an error, by status.")
             .labelNames("code")
             .register(registry);
-    firstByte =
-        Histogram.builder()
-            .name("llmstack_router_time_to_first_byte_seconds")
-            .help("From request arrival to the engine's first response byte.")
-            .labelNames("engine")
-            .classicUpperBounds(LATENCY_BUCKETS)
-            .classicOnly()
-            .register(registry);
+    firstToken =
+        histogram(
+            "llmstack_router_time_to_first_token_seconds",
+            TTFT_BUCKETS,
+            "From request arrival to the first piece of a streamed (SSE) response.");
+    interToken =
+        histogram(
+            "llmstack_router_inter_token_latency_seconds",
+            ITL_BUCKETS,
+            "Gaps between successive pieces of a streamed response (one per engine step).");
     duration =
-        Histogram.builder()
-            .name("llmstack_router_request_duration_seconds")
-            .help("From request arrival to the last response byte.")
-            .labelNames("engine")
-            .classicUpperBounds(LATENCY_BUCKETS)
-            .classicOnly()
+        histogram(
+            "llmstack_router_request_duration_seconds",
+            E2E_BUCKETS,
+            "From request arrival to the last response byte (end-to-end latency).");
+    promptTokens =
+        Counter.builder()
+            .name("llmstack_router_prompt_tokens_total")
+            .help("Prompt tokens of finished requests, from the engines' usage.")
+            .labelNames("engine", "model")
+            .register(registry);
+    generationTokens =
+        Counter.builder()
+            .name("llmstack_router_generation_tokens_total")
+            .help("Generated tokens of finished requests, from the engines' usage.")
+            .labelNames("engine", "model")
             .register(registry);
     predictedCached =
         Counter.builder()
@@ -118,79 +163,201 @@ public final class RouterMetrics implements RouterObserver {
               cb.call(denom == 0 ? 1.0 : Math.max(0, 1 - errorSum.sum() / denom));
             })
         .register(registry);
-    GaugeWithCallback.builder()
-        .name("llmstack_router_engine_in_flight")
-        .help("Requests this router has in flight at each engine.")
-        .labelNames("engine")
+    engineGauge(
+        "llmstack_router_engine_in_flight",
+        "Requests this router has in flight at each engine.",
+        b -> b.inFlight());
+    engineGauge(
+        "llmstack_router_engine_routable",
+        "1 when the engine takes new requests (healthy or on probation, not draining).",
+        b -> b.routable(System.nanoTime()) ? 1 : 0);
+    engineGauge(
+        "llmstack_router_engine_up",
+        "1 when the engine's last /health probe passed.",
+        b -> b.probedUp() ? 1 : 0);
+    engineGauge(
+        "llmstack_router_engine_scrape_age_seconds",
+        "Seconds since the engine's /metrics was last scraped successfully (+Inf: never).",
+        b -> {
+          long at = b.stats().scrapedAtNanos();
+          return at == 0 ? Double.POSITIVE_INFINITY : (System.nanoTime() - at) / 1e9;
+        });
+    engineGauge(
+        "llmstack_router_engine_requests_running",
+        "vllm:num_requests_running at the engine's last scrape.",
+        b -> b.stats().running());
+    engineGauge(
+        "llmstack_router_engine_requests_waiting",
+        "vllm:num_requests_waiting at the engine's last scrape.",
+        b -> b.stats().waiting());
+    engineGauge(
+        "llmstack_router_engine_kv_cache_usage_ratio",
+        "vllm:kv_cache_usage_perc (0..1) at the engine's last scrape.",
+        b -> b.stats().kvUsage());
+    engineCounter(
+        "llmstack_router_engine_prefix_cache_queries_total",
+        "vllm:prefix_cache_queries_total at the engine's last scrape (tokens).",
+        b -> b.stats().prefixQueries());
+    engineCounter(
+        "llmstack_router_engine_prefix_cache_hits_total",
+        "vllm:prefix_cache_hits_total at the engine's last scrape (tokens).",
+        b -> b.stats().prefixHits());
+    CounterWithCallback.builder()
+        .name("llmstack_router_engine_scrapes_total")
+        .help("Scrapes of each engine's /metrics by result (ok, error).")
+        .labelNames("engine", "result")
         .callback(
             cb -> {
               for (Backend b : backends.all()) {
-                cb.call(b.inFlight(), b.id());
-              }
-            })
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("llmstack_router_engine_routable")
-        .help("1 when the engine takes new requests (healthy or on probation, not draining).")
-        .labelNames("engine")
-        .callback(
-            cb -> {
-              long now = System.nanoTime();
-              for (Backend b : backends.all()) {
-                cb.call(b.routable(now) ? 1 : 0, b.id());
-              }
-            })
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("llmstack_router_engine_scrape_age_seconds")
-        .help("Seconds since the engine's /metrics was last scraped successfully.")
-        .labelNames("engine")
-        .callback(
-            cb -> {
-              long now = System.nanoTime();
-              for (Backend b : backends.all()) {
-                long at = b.stats().scrapedAtNanos();
-                cb.call(at == 0 ? Double.POSITIVE_INFINITY : (now - at) / 1e9, b.id());
+                cb.call(b.scrapesOk(), b.id(), "ok");
+                cb.call(b.scrapesFailed(), b.id(), "error");
               }
             })
         .register(registry);
   }
 
-  /** Per-engine series handles, so the data path does no label lookups. */
-  private record EngineSeries(
-      io.prometheus.metrics.core.datapoints.DistributionDataPoint firstByte,
-      io.prometheus.metrics.core.datapoints.DistributionDataPoint duration) {}
-
-  private final java.util.concurrent.ConcurrentHashMap<String, EngineSeries> series =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.ConcurrentHashMap<
-          String, io.prometheus.metrics.core.datapoints.CounterDataPoint>
-      counters = new java.util.concurrent.ConcurrentHashMap<>();
-
-  private EngineSeries seriesOf(String engine) {
-    return series.computeIfAbsent(
-        engine, e -> new EngineSeries(firstByte.labelValues(e), duration.labelValues(e)));
+  private Histogram histogram(String name, double[] buckets, String help) {
+    return Histogram.builder()
+        .name(name)
+        .help(help)
+        .labelNames("engine", "model")
+        .classicUpperBounds(buckets)
+        .classicOnly()
+        .register(registry);
   }
 
-  private io.prometheus.metrics.core.datapoints.CounterDataPoint requestCounter(
-      String engine, String model, int status) {
-    String key = engine + '\u0000' + model + '\u0000' + status;
-    io.prometheus.metrics.core.datapoints.CounterDataPoint c = counters.get(key);
-    if (c == null) {
-      c = requests.labelValues(engine, model, Integer.toString(status));
-      counters.put(key, c);
+  private void engineGauge(
+      String name, String help, java.util.function.ToDoubleFunction<Backend> value) {
+    GaugeWithCallback.builder()
+        .name(name)
+        .help(help)
+        .labelNames("engine")
+        .callback(
+            cb -> {
+              for (Backend b : backends.all()) {
+                cb.call(value.applyAsDouble(b), b.id());
+              }
+            })
+        .register(registry);
+  }
+
+  private void engineCounter(
+      String name, String help, java.util.function.ToDoubleFunction<Backend> value) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .labelNames("engine")
+        .callback(
+            cb -> {
+              for (Backend b : backends.all()) {
+                cb.call(value.applyAsDouble(b), b.id());
+              }
+            })
+        .register(registry);
+  }
+
+  /**
+   * Index sizes per engine: blocks the precise (KV-event) index holds and blocks the approximate
+   * index remembers sending. Read under the index's lock once per engine and scrape.
+   */
+  public void indexes(KvBlockIndex precise, ApproximatePrefixIndex approximate) {
+    engineGauge(
+        "llmstack_router_kv_index_blocks",
+        "Blocks the KV-event index holds for each engine.",
+        b -> precise.size(b.id()));
+    GaugeWithCallback.builder()
+        .name("llmstack_router_kv_index_distinct_blocks")
+        .help("Distinct blocks in the KV-event index over all engines.")
+        .callback(cb -> cb.call(precise.size()))
+        .register(registry);
+    engineGauge(
+        "llmstack_router_prefix_index_blocks",
+        "Blocks the approximate prefix index remembers sending each engine.",
+        b -> approximate.size(b.id()));
+  }
+
+  /**
+   * Drops every series of an engine that left, so label sets do not pile up as pods come and go (a
+   * Kubernetes fleet churns engines; each would otherwise leave ~100 dead series behind). Callback
+   * gauges need nothing: they only ever list the engines present.
+   */
+  public void forget(String engine) {
+    series.keySet().removeIf(k -> k.startsWith(engine + '\u0000'));
+    for (var m :
+        List.of(
+            requests,
+            failures,
+            retries,
+            firstToken,
+            interToken,
+            duration,
+            promptTokens,
+            generationTokens,
+            predictedCached,
+            actualCached,
+            cachedError)) {
+      m.removeIf(labels -> labels.get(0).equals(engine)); // engine is their first label
     }
-    return c;
+    decisions.removeIf(labels -> labels.get(2).equals(engine));
+  }
+
+  /** Data points of one (engine, model), resolved once. */
+  private final class EngineModelSeries implements Series {
+    private final String engine;
+    private final String model;
+    private final DistributionDataPoint ttft;
+    private final DistributionDataPoint itl;
+    private final DistributionDataPoint e2e;
+    private final CounterDataPoint prompt;
+    private final CounterDataPoint generation;
+    private final ConcurrentHashMap<Integer, CounterDataPoint> byStatus = new ConcurrentHashMap<>();
+
+    EngineModelSeries(String engine, String model) {
+      this.engine = engine;
+      this.model = model;
+      ttft = firstToken.labelValues(engine, model);
+      itl = interToken.labelValues(engine, model);
+      e2e = duration.labelValues(engine, model);
+      prompt = promptTokens.labelValues(engine, model);
+      generation = generationTokens.labelValues(engine, model);
+    }
+
+    @Override
+    public void firstToken(long nanos) {
+      ttft.observe(nanos / 1e9);
+    }
+
+    @Override
+    public void interToken(long nanos) {
+      itl.observe(nanos / 1e9);
+    }
+
+    @Override
+    public void finished(int status, long nanos, long promptTok, long completionTok) {
+      byStatus
+          .computeIfAbsent(status, s -> requests.labelValues(engine, model, Integer.toString(s)))
+          .inc();
+      e2e.observe(nanos / 1e9);
+      if (promptTok > 0) {
+        prompt.inc(promptTok);
+      }
+      if (completionTok > 0) {
+        generation.inc(completionTok);
+      }
+    }
   }
 
   @Override
-  public void routed(String policy, Decision decision, boolean retry) {
-    decisions.labelValues(policy, reasonKind(decision.reason())).inc();
+  public Series series(String engine, String model) {
+    String key = engine + '\u0000' + model;
+    EngineModelSeries s = series.get(key);
+    return s != null ? s : series.computeIfAbsent(key, k -> new EngineModelSeries(engine, model));
   }
 
   @Override
-  public void firstByte(String engine, long nanos) {
-    seriesOf(engine).firstByte().observe(nanos / 1e9);
+  public void routed(
+      String requestId, String model, String policy, Decision decision, boolean retry) {
+    decisions.labelValues(policy, reasonKind(decision.reason()), decision.backend().id()).inc();
   }
 
   @Override
@@ -201,12 +368,6 @@ public final class RouterMetrics implements RouterObserver {
   @Override
   public void retried(String engine) {
     retries.labelValues(engine).inc();
-  }
-
-  @Override
-  public void finished(String engine, String model, int status, long nanos) {
-    requestCounter(engine, model, status).inc();
-    seriesOf(engine).duration().observe(nanos / 1e9);
   }
 
   @Override
@@ -231,6 +392,65 @@ public final class RouterMetrics implements RouterObserver {
       end++;
     }
     return end == 0 ? "other" : reason.substring(0, end);
+  }
+
+  /**
+   * Fleet-wide cumulative totals for the dashboard's once-a-second sampler: it keeps the previous
+   * totals and turns differences into rates and quantiles, so the data path pays nothing for it.
+   */
+  public record Totals(
+      long requests,
+      long errors,
+      double generationTokens,
+      double promptTokens,
+      Buckets ttft,
+      Buckets itl) {}
+
+  /**
+   * Observations so far per bucket (not cumulative across buckets: each count is for its own
+   * range), summed over all series of one histogram; the last bound is +Inf.
+   */
+  public record Buckets(double[] upperBounds, long[] counts) {}
+
+  public Totals totals() {
+    long req = 0;
+    long err = 0;
+    for (CounterSnapshot.CounterDataPointSnapshot p : requests.collect().getDataPoints()) {
+      req += (long) p.getValue();
+      String code = p.getLabels().get("code");
+      if (code != null && !code.startsWith("2")) {
+        err += (long) p.getValue();
+      }
+    }
+    return new Totals(
+        req,
+        err,
+        sum(generationTokens.collect()),
+        sum(promptTokens.collect()),
+        buckets(firstToken.collect(), TTFT_BUCKETS),
+        buckets(interToken.collect(), ITL_BUCKETS));
+  }
+
+  private static double sum(CounterSnapshot s) {
+    double n = 0;
+    for (CounterSnapshot.CounterDataPointSnapshot p : s.getDataPoints()) {
+      n += p.getValue();
+    }
+    return n;
+  }
+
+  private static Buckets buckets(HistogramSnapshot s, double[] bounds) {
+    double[] upper = new double[bounds.length + 1];
+    System.arraycopy(bounds, 0, upper, 0, bounds.length);
+    upper[bounds.length] = Double.POSITIVE_INFINITY;
+    long[] counts = new long[upper.length];
+    for (HistogramSnapshot.HistogramDataPointSnapshot p : s.getDataPoints()) {
+      ClassicHistogramBuckets b = p.getClassicBuckets();
+      for (int i = 0; i < b.size() && i < counts.length; i++) {
+        counts[i] += b.getCount(i); // per bucket, not cumulative
+      }
+    }
+    return new Buckets(upper, counts);
   }
 
   public void writeTo(OutputStream out) throws IOException {

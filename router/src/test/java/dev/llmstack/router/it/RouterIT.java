@@ -331,7 +331,8 @@ class RouterIT {
       while (!engines.contains(b.baseUrl()) && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
-      assertThat(engines).contains(b.baseUrl());
+      // A copy: iterating the synchronized list while the load threads add to it throws.
+      assertThat(List.copyOf(engines)).contains(b.baseUrl());
       Files.writeString(config, "backends:\n  - " + b.baseUrl() + "\n");
       deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (r.registry().get(a.baseUrl()) != null && System.nanoTime() < deadline) {
@@ -421,8 +422,12 @@ class RouterIT {
     assertThat(first.get("completion_tokens").asLong()).isEqualTo(7);
     assertThat(first.get("prompt_tokens").asLong()).isPositive();
     assertThat(first.get("ttfb_ms").asDouble()).isPositive();
+    assertThat(first.get("ttft_ms").isNull()).isTrue(); // not streamed: no first token to time
     JsonNode second = Http.JSON.readTree(lines.get(1));
     assertThat(second.get("stream").asBoolean()).isTrue();
     assertThat(second.get("completion_tokens").asLong()).isEqualTo(5);
+    assertThat(second.get("ttft_ms").asDouble())
+        .isPositive()
+        .isLessThanOrEqualTo(second.get("duration_ms").asDouble());
   }
 }

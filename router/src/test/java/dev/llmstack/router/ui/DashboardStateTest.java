@@ -1,0 +1,34 @@
+package dev.llmstack.router.ui;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.llmstack.router.stats.RouterMetrics;
+import org.junit.jupiter.api.Test;
+
+class DashboardStateTest {
+
+  static final double[] BOUNDS = {0.1, 0.2, 0.4, Double.POSITIVE_INFINITY};
+
+  static RouterMetrics.Buckets buckets(long... perBucket) {
+    return new RouterMetrics.Buckets(BOUNDS, perBucket);
+  }
+
+  @Test
+  void quantilesInterpolateWithinTheBucketOfTheWindowsDifference() {
+    RouterMetrics.Buckets before = buckets(100, 0, 0, 0); // old observations, all fast
+    RouterMetrics.Buckets now =
+        buckets(100, 10, 10, 0); // in the window: 10 in (0.1,0.2], 10 in (0.2,0.4]
+    assertThat(DashboardState.quantile(0.5, now, before)).isCloseTo(0.2, within(1e-9));
+    assertThat(DashboardState.quantile(0.25, now, before)).isCloseTo(0.15, within(1e-9));
+    assertThat(DashboardState.quantile(0.95, now, before)).isCloseTo(0.38, within(1e-9));
+  }
+
+  @Test
+  void nothingObservedIsNaNAndTheInfBucketReportsTheHighestFiniteBound() {
+    RouterMetrics.Buckets same = buckets(5, 5, 5, 5);
+    assertThat(DashboardState.quantile(0.5, same, same)).isNaN();
+    assertThat(DashboardState.quantile(0.99, buckets(0, 0, 0, 3), buckets(0, 0, 0, 0)))
+        .isEqualTo(0.4);
+  }
+}
