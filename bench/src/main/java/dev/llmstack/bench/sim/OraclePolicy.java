@@ -27,7 +27,10 @@ final class OraclePolicy extends PrefixCostPolicy {
   }
 
   @Override
-  protected int[] cachedBlocks(List<BackendSnapshot> candidates, long[] keys) {
+  protected int[] cachedBlocks(
+      dev.llmstack.router.routing.RouteRequest request,
+      List<BackendSnapshot> candidates,
+      long[] keys) {
     int[] out = new int[candidates.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = caches.get(candidates.get(i).id()).cachedPrefixBlocks(keys, keys.length);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmstack.protocol.prefix.BlockHasher;
 import dev.llmstack.protocol.tokenizer.ChatMessage;
 import dev.llmstack.protocol.tokenizer.ModelTokenizer;
+import dev.llmstack.router.routing.RouteRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import java.io.InputStream;
@@ -28,7 +29,15 @@ public final class PromptKeys implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A request's keys and prompt length. */
-  public record Keys(long[] keys, int promptTokens) {}
+  public record Keys(long[] keys, int promptTokens, RouteRequest.KeySource source) {}
+
+  /**
+   * Characters per block when there is no tokenizer: about the 16 tokens of an engine block at the
+   * ~4 characters per token of English text, so a depth in blocks still reads as tokens.
+   */
+  static final int CHARS_PER_BLOCK = 64;
+
+  private final BlockHasher charHasher = new BlockHasher(CHARS_PER_BLOCK);
 
   private final Path tokenizerDir;
   private final BlockHasher hasher;
@@ -42,11 +51,11 @@ public final class PromptKeys implements AutoCloseable {
   /** The keys of a chat or completion body, or null when it cannot be tokenized. */
   public Keys compute(String model, ByteBuf body, boolean chat) {
     Optional<ModelTokenizer> tok = tokenizers.computeIfAbsent(model, this::load);
-    if (tok.isEmpty()) {
-      return null;
-    }
     try (InputStream in = new ByteBufInputStream(body.duplicate())) {
       JsonNode j = JSON.readTree(in);
+      if (tok.isEmpty()) {
+        return characterKeys(j, chat);
+      }
       int[] ids = chat ? chatIds(tok.get(), j) : promptIds(tok.get(), j);
       if (ids == null || ids.length == 0) {
         return null;
@@ -55,10 +64,56 @@ public final class PromptKeys implements AutoCloseable {
       // with unsalted ones or another salt: keys chained the same way never match across salts.
       JsonNode salt = j.get("cache_salt");
       long saltKey = salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
-      return new Keys(hasher.chain(ids, ids.length, 0, saltKey), ids.length);
+      return new Keys(
+          hasher.chain(ids, ids.length, 0, saltKey), ids.length, RouteRequest.KeySource.TOKENS);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // the engine will answer the malformed request; routing just has no keys
     }
+  }
+
+  /**
+   * The fallback without a tokenizer: the prompt's characters (chat: each message's role and text)
+   * chained in blocks of {@link #CHARS_PER_BLOCK}. Prompts sharing a text prefix share leading
+   * keys, which is all the approximate index needs; token ids given directly are used as they are.
+   */
+  private Keys characterKeys(JsonNode j, boolean chat) {
+    StringBuilder text = new StringBuilder();
+    if (chat) {
+      JsonNode m = j.get("messages");
+      if (m == null || !m.isArray()) {
+        return null;
+      }
+      for (JsonNode msg : m) {
+        ChatMessage cm = ChatMessage.fromJson(msg);
+        if (cm != null) {
+          text.append('<').append(cm.role()).append('>').append(cm.content()).append('\n');
+        }
+      }
+    } else {
+      JsonNode p = j.get("prompt");
+      if (p != null && p.isArray() && !p.isEmpty() && p.get(0).isNumber()) {
+        int[] ids = new int[p.size()];
+        for (int i = 0; i < ids.length; i++) {
+          ids[i] = p.get(i).asInt();
+        }
+        return new Keys(
+            hasher.chain(ids, ids.length, 0, 0), ids.length, RouteRequest.KeySource.TOKENS);
+      }
+      if (p == null || !(p.isTextual() || (p.isArray() && !p.isEmpty() && p.get(0).isTextual()))) {
+        return null;
+      }
+      text.append(p.isTextual() ? p.asText() : p.get(0).asText());
+    }
+    if (text.isEmpty()) {
+      return null;
+    }
+    int[] chars = text.codePoints().toArray();
+    JsonNode salt = j.get("cache_salt");
+    long saltKey = salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
+    return new Keys(
+        charHasher.chain(chars, chars.length, 0, saltKey),
+        Math.max(1, chars.length / 4),
+        RouteRequest.KeySource.CHARACTERS);
   }
 
   private static int[] chatIds(ModelTokenizer tok, JsonNode j) {

@@ -142,6 +142,9 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             .execute(
                 () -> {
                   var keys = ca.keys().compute(m, req.content(), chat);
+                  server
+                      .metrics()
+                      .promptKeys(keys == null ? RouteRequest.KeySource.NONE : keys.source());
                   RouteRequest keyed =
                       keys == null
                           ? route
@@ -150,7 +153,8 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                               route.sessionKey(),
                               route.stream(),
                               keys.keys(),
-                              keys.promptTokens());
+                              keys.promptTokens(),
+                              keys.source());
                   ctx.executor()
                       .execute(() -> start(ctx, req, keepAlive, keyed, chosen, e, requestId));
                 });

@@ -65,10 +65,19 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
    */
   @Override
   protected int[] cachedBlocks(
-      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
-    KvBlockIndex.Depths precise = index.prefixDepths(keys, keys.length);
+      RouteRequest request,
+      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates,
+      long[] keys) {
     long now = clock.getAsLong();
     int[] out = new int[candidates.size()];
+    if (request.keySource() == RouteRequest.KeySource.CHARACTERS) {
+      // Character keys never match the engines' events: only what the router sent can tell.
+      for (int i = 0; i < out.length; i++) {
+        out[i] = approximate.prefixDepth(candidates.get(i).id(), keys, keys.length, now);
+      }
+      return out;
+    }
+    KvBlockIndex.Depths precise = index.prefixDepths(keys, keys.length);
     for (int i = 0; i < out.length; i++) {
       String engine = candidates.get(i).id();
       out[i] =

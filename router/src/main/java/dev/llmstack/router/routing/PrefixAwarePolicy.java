@@ -38,7 +38,9 @@ public final class PrefixAwarePolicy extends PrefixCostPolicy {
 
   @Override
   protected int[] cachedBlocks(
-      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates, long[] keys) {
+      RouteRequest request,
+      java.util.List<dev.llmstack.router.backend.BackendSnapshot> candidates,
+      long[] keys) {
     long now = clock.getAsLong();
     int[] out = new int[candidates.size()];
     for (int i = 0; i < out.length; i++) {

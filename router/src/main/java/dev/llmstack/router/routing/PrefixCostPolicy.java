@@ -55,7 +55,8 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   }
 
   /** For each candidate, in order, the leading blocks of {@code keys} believed cached on it. */
-  protected abstract int[] cachedBlocks(List<BackendSnapshot> candidates, long[] keys);
+  protected abstract int[] cachedBlocks(
+      RouteRequest request, List<BackendSnapshot> candidates, long[] keys);
 
   @Override
   public Decision pick(RouteRequest request, List<BackendSnapshot> candidates) {
@@ -73,7 +74,8 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private String explain(RouteRequest request, List<BackendSnapshot> candidates, Decision d) {
     StringBuilder sb = new StringBuilder(name()).append(" picked ").append(d.backend().id());
     long[] keys = request.blockKeys();
-    int[] depths = keys == null ? new int[candidates.size()] : cachedBlocks(candidates, keys);
+    int[] depths =
+        keys == null ? new int[candidates.size()] : cachedBlocks(request, candidates, keys);
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
       int depth = credited(depths[i], request.promptTokens());
@@ -95,7 +97,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private Decision choose(RouteRequest request, List<BackendSnapshot> candidates) {
     long[] keys = request.blockKeys();
     int n = candidates.size();
-    int[] depths = keys == null ? null : cachedBlocks(candidates, keys);
+    int[] depths = keys == null ? null : cachedBlocks(request, candidates, keys);
     int start = (int) Math.floorMod(tieBreak.getAndIncrement(), (long) n);
     BackendSnapshot best = null;
     double bestCost = Double.MAX_VALUE;

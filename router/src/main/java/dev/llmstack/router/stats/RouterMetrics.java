@@ -61,6 +61,7 @@ public final class RouterMetrics implements RouterObserver {
   private final Counter retries;
   private final Counter decisions;
   private final Counter rejected;
+  private final Counter promptKeys;
   private final Histogram firstToken;
   private final Histogram interToken;
   private final Histogram duration;
@@ -105,6 +106,15 @@ public final class RouterMetrics implements RouterObserver {
             .name("llmstack_router_rejected_requests_total")
             .help("Requests the router answered itself with an error, by status.")
             .labelNames("code")
+            .register(registry);
+    promptKeys =
+        Counter.builder()
+            .name("llmstack_router_prompt_keys_total")
+            .help(
+                "Cache-aware routing's prompt keys by source: tokens (the model's tokenizer),"
+                    + " characters (no tokenizer: character blocks, approximate index only) or none"
+                    + " (unreadable body: routed by load).")
+            .labelNames("source")
             .register(registry);
     firstToken =
         histogram(
@@ -377,6 +387,11 @@ public final class RouterMetrics implements RouterObserver {
     cachedError.labelValues(engine).inc(Math.abs(predicted - actual));
     errorSum.add(Math.abs(predicted - actual));
     actualSum.add(Math.max(predicted, actual));
+  }
+
+  /** Which path cache-aware routing took to its prompt keys. */
+  public void promptKeys(dev.llmstack.router.routing.RouteRequest.KeySource source) {
+    promptKeys.labelValues(source.name().toLowerCase(java.util.Locale.ROOT)).inc();
   }
 
   @Override

@@ -59,4 +59,41 @@ class PromptKeysTest {
     }
     assertThat(of(completion(",\"cache_salt\":\"tenant-a\"")).keys()).isEqualTo(salted.keys());
   }
+
+  @Test
+  void withoutATokenizerCharacterBlocksStandIn() {
+    String model = "acme/unknown-model";
+    String system = "You are a helpful assistant for the ACME company. ".repeat(20);
+    java.util.function.Function<String, PromptKeys.Keys> chat =
+        q -> {
+          ByteBuf body =
+              Unpooled.copiedBuffer(
+                  "{\"model\":\""
+                      + model
+                      + "\",\"messages\":[{\"role\":\"system\",\"content\":\""
+                      + system
+                      + "\"},{\"role\":\"user\",\"content\":\""
+                      + q
+                      + "\"}]}",
+                  StandardCharsets.UTF_8);
+          try {
+            return keys.compute(model, body, true);
+          } finally {
+            body.release();
+          }
+        };
+    PromptKeys.Keys a = chat.apply("What is the weather?");
+    PromptKeys.Keys b = chat.apply("Who are you?");
+    assertThat(a.source()).isEqualTo(dev.llmstack.router.routing.RouteRequest.KeySource.CHARACTERS);
+    // About 1,000 characters of shared system prompt: 15 shared 64-character blocks.
+    int shared = 0;
+    while (shared < Math.min(a.keys().length, b.keys().length)
+        && a.keys()[shared] == b.keys()[shared]) {
+      shared++;
+    }
+    assertThat(shared).isBetween(14, 16);
+    assertThat(a.promptTokens()).isBetween(200, 300); // ~4 characters per token
+    assertThat(of(completion("")).source())
+        .isEqualTo(dev.llmstack.router.routing.RouteRequest.KeySource.TOKENS);
+  }
 }

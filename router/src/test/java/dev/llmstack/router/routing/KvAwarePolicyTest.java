@@ -59,6 +59,28 @@ class KvAwarePolicyTest {
     assertThat(d.predictedCachedTokens()).isEqualTo(1024);
   }
 
+  @Test
+  void characterKeysUseWhatTheRouterSentEvenForEnginesWithEvents() {
+    KvBlockIndex index = new KvBlockIndex(16);
+    ApproximatePrefixIndex approx = new ApproximatePrefixIndex(100_000, 600_000_000_000L);
+    AtomicLong clock = new AtomicLong(1_000_000_000L);
+    KvAwarePolicy p = new KvAwarePolicy(index, approx, e -> true, CostWeights.DEFAULT, clock::get);
+    long[] keys = new long[40];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = 555 + i;
+    }
+    approx.record("b", keys, keys.length, clock.get());
+    clock.addAndGet(60_000_000_000L); // a minute later: far past any speculation
+    RouteRequest chars =
+        new RouteRequest("m", null, true, keys, 640, RouteRequest.KeySource.CHARACTERS);
+    Decision d = p.pick(chars, List.of(b("a"), b("b"), b("c")));
+    assertThat(d.backend().id()).isEqualTo("b");
+    assertThat(d.predictedCachedTokens()).isEqualTo(640);
+    // The same keys as token keys: the precise index (empty) decides, no hit.
+    RouteRequest tokens = new RouteRequest("m", null, true, keys, 640);
+    assertThat(p.pick(tokens, List.of(b("a"), b("b"), b("c"))).predictedCachedTokens()).isZero();
+  }
+
   private static long[] hashes(int n) {
     long[] h = new long[n];
     for (int i = 0; i < n; i++) {
