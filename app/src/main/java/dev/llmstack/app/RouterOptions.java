@@ -45,6 +45,14 @@ final class RouterOptions {
   double minHitRatio;
 
   @Option(
+      names = "--pending-prefill-weight",
+      defaultValue = "1.0",
+      description =
+          "Cost model: weight of the prefill tokens already queued at an engine"
+              + " (default: ${DEFAULT-VALUE}).")
+  double pendingPrefillWeight;
+
+  @Option(
       names = "--max-body-bytes",
       defaultValue = "33554432",
       description = "Largest request body (default: 32 MiB).")
@@ -145,7 +153,9 @@ final class RouterOptions {
     return s.policy(policy)
         .sessionHeader(sessionHeader)
         .sessionLoadFactor(sessionLoadFactor)
-        .costWeights(new dev.llmstack.router.routing.CostWeights(costLoadTokens, minHitRatio))
+        .costWeights(
+            new dev.llmstack.router.routing.CostWeights(
+                costLoadTokens, minHitRatio, pendingPrefillWeight))
         .maxBodyBytes(maxBodyBytes)
         .maxAttempts(maxAttempts)
         .retryBudgetRatio(retryBudget)

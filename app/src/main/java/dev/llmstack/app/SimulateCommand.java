@@ -88,6 +88,14 @@ final class SimulateCommand implements Callable<Integer> {
           "Cost model: hits under this share of the prompt are not credited (default: ${DEFAULT-VALUE}).")
   double minHitRatio;
 
+  @Option(
+      names = "--pending-prefill-weight",
+      defaultValue = "1.0",
+      description =
+          "Cost model: weight of the prefill tokens already queued at an engine"
+              + " (default: ${DEFAULT-VALUE}).")
+  double pendingPrefillWeight;
+
   @Option(names = "--out", required = true, description = "Report directory.")
   Path out;
 
@@ -115,7 +123,8 @@ final class SimulateCommand implements Callable<Integer> {
                   model,
                   scrapeInterval,
                   duration,
-                  new dev.llmstack.router.routing.CostWeights(costLoadTokens, minHitRatio)),
+                  new dev.llmstack.router.routing.CostWeights(
+                      costLoadTokens, minHitRatio, pendingPrefillWeight)),
               tokenizer,
               words);
       List<Double> sweep = workload.sweep();

@@ -162,6 +162,7 @@ public final class Twin {
     final Map<String, KvCacheManager> caches = new LinkedHashMap<>();
     final int[] inFlight;
     final int[] awaitingFirst;
+    final long[] pendingPrefill;
     final long[] prefixQueries;
     final long[] prefixHits;
     final EngineStats[] stats;
@@ -181,6 +182,7 @@ public final class Twin {
       int n = settings.engines();
       inFlight = new int[n];
       awaitingFirst = new int[n];
+      pendingPrefill = new long[n];
       prefixQueries = new long[n];
       prefixHits = new long[n];
       stats = new EngineStats[n];
@@ -304,7 +306,13 @@ public final class Twin {
       for (int i = 0; i < ids.size(); i++) {
         snaps.add(
             new BackendSnapshot(
-                ids.get(i), inFlight[i], awaitingFirst[i], stats[i], HealthState.HEALTHY, false));
+                ids.get(i),
+                inFlight[i],
+                awaitingFirst[i],
+                stats[i],
+                HealthState.HEALTHY,
+                false,
+                pendingPrefill[i]));
       }
       Decision d =
           policy.pick(
@@ -316,6 +324,8 @@ public final class Twin {
       }
       inFlight[e]++;
       awaitingFirst[e]++;
+      long prefill = Math.max(1, tokens.length - Math.max(0, d.predictedCachedTokens()));
+      pendingPrefill[e] += prefill;
       outstanding++;
       StringBuilder answer = workload.needsAnswers() ? new StringBuilder() : null;
       SequenceListener listener =
@@ -328,6 +338,7 @@ public final class Twin {
               if (first < 0) {
                 first = nanos;
                 awaitingFirst[e]--;
+                pendingPrefill[e] -= prefill;
               } else {
                 sink.gap(nanos - last);
               }
@@ -341,6 +352,7 @@ public final class Twin {
             public void onFinish(Sequence seq, FinishReason reason, long nanos) {
               if (first < 0) {
                 awaitingFirst[e]--;
+                pendingPrefill[e] -= prefill;
               }
               inFlight[e]--;
               outstanding--;

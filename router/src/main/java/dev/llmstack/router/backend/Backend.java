@@ -15,6 +15,8 @@ public final class Backend {
   private final OutlierPolicy outliers;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger awaitingFirstByte = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong pendingPrefill =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile Set<String> models = Set.of();
   private volatile java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> modelCards =
       java.util.Map.of();
@@ -110,6 +112,20 @@ public final class Backend {
     awaitingFirstByte.incrementAndGet();
   }
 
+  /** Prefill tokens a dispatched request is expected to cost the engine before its first token. */
+  public void prefillQueued(long tokens) {
+    pendingPrefill.addAndGet(tokens);
+  }
+
+  /** That request's first token arrived (or it ended): its prefill is no longer ahead of others. */
+  public void prefillDone(long tokens) {
+    pendingPrefill.addAndGet(-tokens);
+  }
+
+  public long pendingPrefillTokens() {
+    return pendingPrefill.get();
+  }
+
   /** The first byte of the response arrived. */
   public void firstByte() {
     awaitingFirstByte.decrementAndGet();
@@ -177,6 +193,12 @@ public final class Backend {
 
   public BackendSnapshot snapshot(long nowNanos) {
     return new BackendSnapshot(
-        id(), inFlight.get(), awaitingFirstByte.get(), stats, health(nowNanos), draining);
+        id(),
+        inFlight.get(),
+        awaitingFirstByte.get(),
+        stats,
+        health(nowNanos),
+        draining,
+        Math.max(0, pendingPrefill.get()));
   }
 }

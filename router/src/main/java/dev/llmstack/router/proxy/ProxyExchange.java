@@ -107,6 +107,10 @@ final class ProxyExchange {
   private long firstByteNanos = -1;
   private RouterObserver.Series series = RouterObserver.Series.NONE;
   private long firstTokenNanos = -1;
+
+  /** Prefill this request adds to its engine's queue until its first token; 0 once released. */
+  private long pendingPrefill;
+
   private long lastPieceNanos;
 
   ProxyExchange(
@@ -162,6 +166,11 @@ final class ProxyExchange {
     }
     tried.add(backend.id());
     backend.dispatched();
+    if (route.promptTokens() > 0) {
+      pendingPrefill =
+          Math.max(1, route.promptTokens() - Math.max(0, decision.predictedCachedTokens()));
+      backend.prefillQueued(pendingPrefill);
+    }
     long[] keys = route.blockKeys();
     if (keys != null) {
       // What this router sent where: the approximate prefix index learns from its own decisions.
@@ -323,6 +332,7 @@ final class ProxyExchange {
     long now = System.nanoTime();
     if (firstTokenNanos < 0) {
       firstTokenNanos = now;
+      releasePrefill();
       if (status == 200) {
         series.firstToken(now - startNanos);
       }
@@ -330,6 +340,13 @@ final class ProxyExchange {
       series.interToken(now - lastPieceNanos);
     }
     lastPieceNanos = now;
+  }
+
+  private void releasePrefill() {
+    if (pendingPrefill > 0) {
+      backend.prefillDone(pendingPrefill);
+      pendingPrefill = 0;
+    }
   }
 
   void onUpstreamClosed(Throwable cause) {
@@ -367,6 +384,7 @@ final class ProxyExchange {
   private void upstreamFailed(String why) {
     cancelTimer();
     lastError = why;
+    releasePrefill();
     backend.finished(sawFirstByte);
     backend.requestFailed(System.nanoTime());
     rc.observer().failed(backend.id(), sawFirstByte ? "status" : "connect");
@@ -458,6 +476,7 @@ final class ProxyExchange {
               cached,
               route.stream()));
     }
+    releasePrefill();
     backend.finished(sawFirstByte);
     if (success && status < 500) {
       backend.requestSucceeded();

@@ -6,10 +6,18 @@ package dev.llmstack.router.routing;
  * @param loadTokensPerRequest prefill tokens one request in flight or queued at an engine is worth:
  *     how much cache hit justifies waiting behind one more request
  * @param minHitRatio hits covering less than this share of the prompt are not credited
+ * @param pendingPrefillWeight weight of the prefill tokens already queued at the engine (sent by
+ *     this router, first token not seen yet): with FCFS scheduling each of them is a token of
+ *     prefill the new request waits for
  */
-public record CostWeights(double loadTokensPerRequest, double minHitRatio) {
+public record CostWeights(
+    double loadTokensPerRequest, double minHitRatio, double pendingPrefillWeight) {
 
-  public static final CostWeights DEFAULT = new CostWeights(256, 0.5);
+  public static final CostWeights DEFAULT = new CostWeights(256, 0.5, 1.0);
+
+  public CostWeights(double loadTokensPerRequest, double minHitRatio) {
+    this(loadTokensPerRequest, minHitRatio, DEFAULT.pendingPrefillWeight());
+  }
 
   public CostWeights {
     if (!(loadTokensPerRequest >= 0)) {
@@ -17,6 +25,9 @@ public record CostWeights(double loadTokensPerRequest, double minHitRatio) {
     }
     if (!(minHitRatio >= 0 && minHitRatio <= 1)) {
       throw new IllegalArgumentException("minimum hit ratio must be in [0, 1], got " + minHitRatio);
+    }
+    if (!(pendingPrefillWeight >= 0)) {
+      throw new IllegalArgumentException("pending prefill weight must be >= 0");
     }
   }
 }

@@ -35,6 +35,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private final int blockSize;
   private final double tokensPerQueuedRequest;
   private final double minHitRatio;
+  private final double pendingPrefillWeight;
   private final AtomicLong tieBreak = new AtomicLong();
 
   protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest) {
@@ -45,6 +46,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     this.blockSize = blockSize;
     this.tokensPerQueuedRequest = weights.loadTokensPerRequest();
     this.minHitRatio = weights.minHitRatio();
+    this.pendingPrefillWeight = weights.pendingPrefillWeight();
   }
 
   /** The cached blocks the cost model credits: none for a hit too short to say anything. */
@@ -79,19 +81,23 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
       int depth = credited(depths[i], request.promptTokens());
-      double cost =
-          Math.max(0, request.promptTokens() - depth * blockSize)
-              + tokensPerQueuedRequest * b.load();
+      double cost = Math.max(0, request.promptTokens() - depth * blockSize) + loadCost(b);
       sb.append(
           String.format(
               Locale.ROOT,
-              " | %s cached=%d load=%.1f cost=%.0f",
+              " | %s cached=%d load=%.1f pending_prefill=%d cost=%.0f",
               b.id(),
               depth * blockSize,
               b.load(),
+              b.pendingPrefillTokens(),
               cost));
     }
     return sb.toString();
+  }
+
+  /** An engine's load in prefill tokens: requests it holds, and the prefill queued ahead. */
+  private double loadCost(BackendSnapshot b) {
+    return tokensPerQueuedRequest * b.load() + pendingPrefillWeight * b.pendingPrefillTokens();
   }
 
   private Decision choose(RouteRequest request, List<BackendSnapshot> candidates) {
@@ -107,7 +113,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
       BackendSnapshot b = candidates.get(at);
       int depth = depths == null ? 0 : credited(depths[at], request.promptTokens());
       double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
-      double cost = prefill + tokensPerQueuedRequest * b.load();
+      double cost = prefill + loadCost(b);
       if (cost < bestCost) {
         best = b;
         bestCost = cost;

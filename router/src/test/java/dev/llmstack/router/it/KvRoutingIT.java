@@ -111,6 +111,10 @@ class KvRoutingIT {
               metricValue(
                   metrics, "llmstack_router_actual_cached_tokens_total{engine=\"" + home + "\"}"))
           .isGreaterThan(11 * 500);
+      // Every request's queued prefill was released at its first token or end: nothing leaks.
+      for (var backend : r.registry().all()) {
+        assertThat(backend.pendingPrefillTokens()).as(backend.id()).isZero();
+      }
       // Every request was keyed with the model's tokenizer.
       assertThat(metricValue(metrics, "llmstack_router_prompt_keys_total{source=\"tokens\"}"))
           .isGreaterThanOrEqualTo(12);

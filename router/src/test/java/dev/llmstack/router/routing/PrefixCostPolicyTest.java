@@ -96,4 +96,30 @@ class PrefixCostPolicyTest {
     assertThat(d.backend().id()).isEqualTo("a");
     assertThat(d.predictedCachedTokens()).isEqualTo(1024);
   }
+
+  @Test
+  void prefillQueuedAtAnEngineCountsAgainstIt() {
+    PrefixAwarePolicy p =
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            CostWeights.DEFAULT,
+            System::nanoTime);
+    RouteRequest r = new RouteRequest("m", null, false, keys(10), 160);
+    // Same request count, but a holds 20,000 tokens of prefill not yet started: b is sooner.
+    BackendSnapshot a =
+        new BackendSnapshot("a", 1, 1, EngineStats.NONE, HealthState.HEALTHY, false, 20_000);
+    BackendSnapshot busyB =
+        new BackendSnapshot("b", 3, 0, EngineStats.NONE, HealthState.HEALTHY, false, 0);
+    // a: 160 + 256 + 20,000; b: 160 + 768.
+    assertThat(p.pick(r, List.of(a, busyB)).backend().id()).isEqualTo("b");
+    // With the weight at 0 only request counts matter.
+    PrefixAwarePolicy countsOnly =
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            new CostWeights(256, 0.5, 0),
+            System::nanoTime);
+    assertThat(countsOnly.pick(r, List.of(a, busyB)).backend().id()).isEqualTo("a");
+  }
 }
