@@ -53,6 +53,14 @@ final class RouterOptions {
   double pendingPrefillWeight;
 
   @Option(
+      names = "--cpu-hit-weight",
+      defaultValue = "0.8",
+      description =
+          "Cost model: share of a recompute a block cached in CPU memory saves (default:"
+              + " ${DEFAULT-VALUE}).")
+  double cpuHitWeight;
+
+  @Option(
       names = "--max-body-bytes",
       defaultValue = "33554432",
       description = "Largest request body (default: 32 MiB).")
@@ -155,7 +163,7 @@ final class RouterOptions {
         .sessionLoadFactor(sessionLoadFactor)
         .costWeights(
             new dev.llmstack.router.routing.CostWeights(
-                costLoadTokens, minHitRatio, pendingPrefillWeight))
+                costLoadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight))
         .maxBodyBytes(maxBodyBytes)
         .maxAttempts(maxAttempts)
         .retryBudgetRatio(retryBudget)

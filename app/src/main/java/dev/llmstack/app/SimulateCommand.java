@@ -96,6 +96,14 @@ final class SimulateCommand implements Callable<Integer> {
               + " (default: ${DEFAULT-VALUE}).")
   double pendingPrefillWeight;
 
+  @Option(
+      names = "--cpu-hit-weight",
+      defaultValue = "0.8",
+      description =
+          "Cost model: share of a recompute a block cached in CPU memory saves (default:"
+              + " ${DEFAULT-VALUE}).")
+  double cpuHitWeight;
+
   @Option(names = "--out", required = true, description = "Report directory.")
   Path out;
 
@@ -124,7 +132,7 @@ final class SimulateCommand implements Callable<Integer> {
                   scrapeInterval,
                   duration,
                   new dev.llmstack.router.routing.CostWeights(
-                      costLoadTokens, minHitRatio, pendingPrefillWeight)),
+                      costLoadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight)),
               tokenizer,
               words);
       List<Double> sweep = workload.sweep();

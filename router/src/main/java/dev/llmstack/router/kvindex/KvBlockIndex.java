@@ -261,6 +261,20 @@ public final class KvBlockIndex {
     return d;
   }
 
+  /** Leading blocks of {@code keys} that {@code engine} holds in GPU memory. */
+  public synchronized int gpuPrefixDepth(String engine, long[] keys, int count) {
+    int slot = slotOf.getInt(engine);
+    if (slot < 0) {
+      return 0;
+    }
+    EngineBlocks eb = blocksOf.get(slot);
+    int d = 0;
+    while (d < count && (eb.tiers.get(keys[d]) & GPU) != 0) {
+      d++;
+    }
+    return d;
+  }
+
   /** Tier bits of a block on an engine (0 when absent). */
   public synchronized byte tiers(String engine, long key) {
     int slot = slotOf.getInt(engine);

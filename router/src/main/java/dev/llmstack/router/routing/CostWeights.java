@@ -9,11 +9,20 @@ package dev.llmstack.router.routing;
  * @param pendingPrefillWeight weight of the prefill tokens already queued at the engine (sent by
  *     this router, first token not seen yet): with FCFS scheduling each of them is a token of
  *     prefill the new request waits for
+ * @param cpuHitWeight share of a recompute that a cached block in a slower tier (CPU offload)
+ *     saves: loading it back into GPU memory is not free
  */
 public record CostWeights(
-    double loadTokensPerRequest, double minHitRatio, double pendingPrefillWeight) {
+    double loadTokensPerRequest,
+    double minHitRatio,
+    double pendingPrefillWeight,
+    double cpuHitWeight) {
 
-  public static final CostWeights DEFAULT = new CostWeights(256, 0.5, 1.0);
+  public static final CostWeights DEFAULT = new CostWeights(256, 0.5, 1.0, 0.8);
+
+  public CostWeights(double loadTokensPerRequest, double minHitRatio, double pendingPrefillWeight) {
+    this(loadTokensPerRequest, minHitRatio, pendingPrefillWeight, DEFAULT.cpuHitWeight());
+  }
 
   public CostWeights(double loadTokensPerRequest, double minHitRatio) {
     this(loadTokensPerRequest, minHitRatio, DEFAULT.pendingPrefillWeight());
@@ -25,6 +34,9 @@ public record CostWeights(
     }
     if (!(minHitRatio >= 0 && minHitRatio <= 1)) {
       throw new IllegalArgumentException("minimum hit ratio must be in [0, 1], got " + minHitRatio);
+    }
+    if (!(cpuHitWeight >= 0 && cpuHitWeight <= 1)) {
+      throw new IllegalArgumentException("CPU hit weight must be in [0, 1], got " + cpuHitWeight);
     }
     if (!(pendingPrefillWeight >= 0)) {
       throw new IllegalArgumentException("pending prefill weight must be >= 0");

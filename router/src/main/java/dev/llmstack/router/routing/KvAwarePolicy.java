@@ -25,6 +25,7 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
   private final ApproximatePrefixIndex approximate;
   private final Predicate<String> followsEvents;
   private final java.util.function.LongSupplier clock;
+  private final double cpuHitWeight;
 
   public KvAwarePolicy(
       KvBlockIndex index,
@@ -51,6 +52,29 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
     this.approximate = approximate;
     this.followsEvents = followsEvents;
     this.clock = clock;
+    this.cpuHitWeight = weights.cpuHitWeight();
+  }
+
+  /**
+   * Blocks the engine's events place in a slower tier (CPU offload) save {@code cpuHitWeight} of a
+   * recompute each: they still have to be loaded into GPU memory. The prediction of cached tokens
+   * counts them fully, as vLLM reports tokens loaded from an offload tier as cached.
+   */
+  @Override
+  protected double savedBlocks(
+      RouteRequest request,
+      dev.llmstack.router.backend.BackendSnapshot candidate,
+      long[] keys,
+      int depth) {
+    if (cpuHitWeight >= 1.0
+        || request.keySource() == RouteRequest.KeySource.CHARACTERS
+        || !followsEvents.test(candidate.id())) {
+      return depth;
+    }
+    // Blocks past what the events confirmed are speculative (just routed, surely in GPU memory).
+    int confirmed = index.prefixDepth(candidate.id(), keys, depth);
+    int gpu = index.gpuPrefixDepth(candidate.id(), keys, confirmed);
+    return gpu + cpuHitWeight * (confirmed - gpu) + (depth - confirmed);
   }
 
   @Override

@@ -81,7 +81,8 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
       int depth = credited(depths[i], request.promptTokens());
-      double cost = Math.max(0, request.promptTokens() - depth * blockSize) + loadCost(b);
+      double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
+      double cost = Math.max(0, request.promptTokens() - saved * blockSize) + loadCost(b);
       sb.append(
           String.format(
               Locale.ROOT,
@@ -100,6 +101,15 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     return tokensPerQueuedRequest * b.load() + pendingPrefillWeight * b.pendingPrefillTokens();
   }
 
+  /**
+   * Of a candidate's {@code depth} cached blocks, how many blocks of prefill they save: all of them
+   * when they sit in GPU memory; policies that know tiers discount blocks in slower ones.
+   */
+  protected double savedBlocks(
+      RouteRequest request, BackendSnapshot candidate, long[] keys, int depth) {
+    return depth;
+  }
+
   private Decision choose(RouteRequest request, List<BackendSnapshot> candidates) {
     long[] keys = request.blockKeys();
     int n = candidates.size();
@@ -112,7 +122,8 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
       int at = (start + k) % n;
       BackendSnapshot b = candidates.get(at);
       int depth = depths == null ? 0 : credited(depths[at], request.promptTokens());
-      double prefill = Math.max(0, request.promptTokens() - depth * blockSize);
+      double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
+      double prefill = Math.max(0, request.promptTokens() - saved * blockSize);
       double cost = prefill + loadCost(b);
       if (cost < bestCost) {
         best = b;

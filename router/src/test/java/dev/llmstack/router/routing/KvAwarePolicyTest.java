@@ -81,6 +81,47 @@ class KvAwarePolicyTest {
     assertThat(p.pick(tokens, List.of(b("a"), b("b"), b("c"))).predictedCachedTokens()).isZero();
   }
 
+  @Test
+  void blocksOffloadedToCpuSaveLessThanBlocksInGpuMemory() {
+    KvBlockIndex index = new KvBlockIndex(16);
+    ApproximatePrefixIndex approx = new ApproximatePrefixIndex(100_000, 600_000_000_000L);
+    KvAwarePolicy p =
+        new KvAwarePolicy(index, approx, e -> true, CostWeights.DEFAULT, System::nanoTime);
+    int[] prompt = tokens(2048);
+    long[] keys = index.hasher().chain(prompt, prompt.length, 0, 0);
+    // a holds the whole prompt offloaded to CPU; b holds the first 1,920 tokens in GPU memory.
+    index.apply(
+        "a",
+        new KvEvent.Batch(
+            0,
+            List.of(new KvEvent.BlockStored(hashes(128), null, prompt, 16, null, "CPU", null)),
+            null));
+    index.apply(
+        "b",
+        new KvEvent.Batch(
+            0,
+            List.of(
+                new KvEvent.BlockStored(
+                    hashes(120),
+                    null,
+                    java.util.Arrays.copyOf(prompt, 1920),
+                    16,
+                    null,
+                    "GPU",
+                    null)),
+            null));
+    RouteRequest r = new RouteRequest("m", null, true, keys, prompt.length);
+    // a saves 0.8 x 2048 = 1638 tokens, b saves 1920: b wins, and predicts its GPU hit.
+    Decision d = p.pick(r, List.of(b("a"), b("b")));
+    assertThat(d.backend().id()).isEqualTo("b");
+    assertThat(d.predictedCachedTokens()).isEqualTo(1920);
+    // Counting CPU blocks fully, a would win.
+    KvAwarePolicy flat =
+        new KvAwarePolicy(
+            index, approx, e -> true, new CostWeights(256, 0.5, 1.0, 1.0), System::nanoTime);
+    assertThat(flat.pick(r, List.of(b("a"), b("b"))).backend().id()).isEqualTo("a");
+  }
+
   private static long[] hashes(int n) {
     long[] h = new long[n];
     for (int i = 0; i < n; i++) {
