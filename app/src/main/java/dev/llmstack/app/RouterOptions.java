@@ -28,37 +28,7 @@ final class RouterOptions {
       description = "Bounded-load factor of the session policy.")
   double sessionLoadFactor;
 
-  @Option(
-      names = "--cost-load-tokens",
-      defaultValue = "256",
-      description =
-          "Cache-aware cost model: prefill tokens one queued or in-flight request is worth"
-              + " (default: ${DEFAULT-VALUE}).")
-  double costLoadTokens;
-
-  @Option(
-      names = "--min-hit-ratio",
-      defaultValue = "0.5",
-      description =
-          "Cache-aware cost model: hits under this share of the prompt are not credited"
-              + " (default: ${DEFAULT-VALUE}).")
-  double minHitRatio;
-
-  @Option(
-      names = "--pending-prefill-weight",
-      defaultValue = "1.0",
-      description =
-          "Cost model: weight of the prefill tokens already queued at an engine"
-              + " (default: ${DEFAULT-VALUE}).")
-  double pendingPrefillWeight;
-
-  @Option(
-      names = "--cpu-hit-weight",
-      defaultValue = "0.8",
-      description =
-          "Cost model: share of a recompute a block cached in CPU memory saves (default:"
-              + " ${DEFAULT-VALUE}).")
-  double cpuHitWeight;
+  @picocli.CommandLine.Mixin CostWeightOptions costWeights;
 
   @Option(
       names = "--max-body-bytes",
@@ -161,9 +131,7 @@ final class RouterOptions {
     return s.policy(policy)
         .sessionHeader(sessionHeader)
         .sessionLoadFactor(sessionLoadFactor)
-        .costWeights(
-            new dev.llmstack.router.routing.CostWeights(
-                costLoadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight))
+        .costWeights(costWeights.weights())
         .maxBodyBytes(maxBodyBytes)
         .maxAttempts(maxAttempts)
         .retryBudgetRatio(retryBudget)

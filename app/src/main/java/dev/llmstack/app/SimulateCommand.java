@@ -74,35 +74,7 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Stop sending after this many virtual seconds (0: the whole workload).")
   double duration;
 
-  @Option(
-      names = "--cost-load-tokens",
-      defaultValue = "256",
-      description =
-          "Cost model: prefill tokens one queued request is worth (default: ${DEFAULT-VALUE}).")
-  double costLoadTokens;
-
-  @Option(
-      names = "--min-hit-ratio",
-      defaultValue = "0.5",
-      description =
-          "Cost model: hits under this share of the prompt are not credited (default: ${DEFAULT-VALUE}).")
-  double minHitRatio;
-
-  @Option(
-      names = "--pending-prefill-weight",
-      defaultValue = "1.0",
-      description =
-          "Cost model: weight of the prefill tokens already queued at an engine"
-              + " (default: ${DEFAULT-VALUE}).")
-  double pendingPrefillWeight;
-
-  @Option(
-      names = "--cpu-hit-weight",
-      defaultValue = "0.8",
-      description =
-          "Cost model: share of a recompute a block cached in CPU memory saves (default:"
-              + " ${DEFAULT-VALUE}).")
-  double cpuHitWeight;
+  @Mixin CostWeightOptions costWeights;
 
   @Option(names = "--out", required = true, description = "Report directory.")
   Path out;
@@ -126,13 +98,7 @@ final class SimulateCommand implements Callable<Integer> {
       Twin twin =
           new Twin(
               new Twin.Settings(
-                  prof,
-                  engines,
-                  model,
-                  scrapeInterval,
-                  duration,
-                  new dev.llmstack.router.routing.CostWeights(
-                      costLoadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight)),
+                  prof, engines, model, scrapeInterval, duration, costWeights.weights()),
               tokenizer,
               words);
       List<Double> sweep = workload.sweep();
