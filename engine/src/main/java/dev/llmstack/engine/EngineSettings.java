@@ -21,6 +21,7 @@ public final class EngineSettings {
   boolean kvEventsByteHashes;
   double timeScale = 1.0;
   Path tokenizer;
+  double cpuOffloadGib;
   Integer numGpuBlocksOverride;
   Integer maxNumSeqs;
   Integer maxNumBatchedTokens;
@@ -91,6 +92,15 @@ public final class EngineSettings {
   /** Run K times faster than real time; reported times stay in engine time. */
   public EngineSettings timeScale(double v) {
     timeScale = v;
+    return this;
+  }
+
+  /**
+   * GiB of CPU memory for the KV offload tier (LMCache's local CPU backend; 0 for none): blocks
+   * cached in GPU memory are kept there too and loaded back instead of recomputed.
+   */
+  public EngineSettings cpuOffloadGib(double v) {
+    cpuOffloadGib = v;
     return this;
   }
 

@@ -56,7 +56,9 @@ public final class SimulatedEngine implements AutoCloseable {
             maxModelLen,
             s.enablePrefixCaching,
             s.eosProbability,
-            s.kvEventsPort != null);
+            s.kvEventsPort != null,
+            profile.offloadBlocks(s.cpuOffloadGib),
+            profile.loadNanosPerToken());
     this.tokenizer = ModelTokenizer.forModel(s.model, s.tokenizer);
     ModelPromptTokenizer prompts = new ModelPromptTokenizer(tokenizer);
     Map<String, String> cacheConfig = new LinkedHashMap<>();

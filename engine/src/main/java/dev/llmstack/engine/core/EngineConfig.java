@@ -11,6 +11,11 @@ package dev.llmstack.engine.core;
  * @param enablePrefixCaching automatic prefix caching [enable_prefix_caching]
  * @param eosProbability chance that a token after min_tokens is EOS, unless ignore_eos
  * @param kvEvents whether prefix-cache changes become KV events
+ * @param cpuOffloadBlocks blocks the CPU offload tier holds (LMCache's local CPU backend,
+ *     write-through: every block cached in GPU memory is also kept in CPU memory, least recently
+ *     used out first); 0 for none
+ * @param loadNanosPerToken time to bring one token's KV from CPU back to GPU memory (KV bytes per
+ *     token over the host-to-device bandwidth)
  */
 public record EngineConfig(
     int numGpuBlocks,
@@ -20,7 +25,32 @@ public record EngineConfig(
     int maxModelLen,
     boolean enablePrefixCaching,
     double eosProbability,
-    boolean kvEvents) {
+    boolean kvEvents,
+    int cpuOffloadBlocks,
+    double loadNanosPerToken) {
+
+  /** Without a CPU offload tier. */
+  public EngineConfig(
+      int numGpuBlocks,
+      int blockSize,
+      int maxNumSeqs,
+      int maxNumBatchedTokens,
+      int maxModelLen,
+      boolean enablePrefixCaching,
+      double eosProbability,
+      boolean kvEvents) {
+    this(
+        numGpuBlocks,
+        blockSize,
+        maxNumSeqs,
+        maxNumBatchedTokens,
+        maxModelLen,
+        enablePrefixCaching,
+        eosProbability,
+        kvEvents,
+        0,
+        0);
+  }
 
   public EngineConfig {
     if (numGpuBlocks <= 0 || blockSize <= 0 || maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) {
@@ -41,6 +71,9 @@ public record EngineConfig(
               + " blocks of "
               + blockSize
               + "); lower max_model_len or raise num_gpu_blocks");
+    }
+    if (cpuOffloadBlocks < 0 || loadNanosPerToken < 0) {
+      throw new IllegalArgumentException("CPU offload size and load time must not be negative");
     }
     if (eosProbability < 0 || eosProbability > 1) {
       throw new IllegalArgumentException("eos probability must be in [0, 1]");

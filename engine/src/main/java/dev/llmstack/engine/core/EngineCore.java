@@ -40,6 +40,7 @@ public final class EngineCore {
   private int shapeDecodeSeqs;
   private long shapeDecodeContext;
   private long shapePrefillContext;
+  private long loadedTokens;
 
   public EngineCore(
       EngineConfig config, PerformanceModel perf, Vocabulary vocab, EngineObserver observer) {
@@ -50,7 +51,11 @@ public final class EngineCore {
     this.kvEvents = new KvEventCollector(config.kvEvents() && config.enablePrefixCaching());
     this.kv =
         new KvCacheManager(
-            config.numGpuBlocks(), config.blockSize(), config.enablePrefixCaching(), kvEvents);
+            config.numGpuBlocks(),
+            config.blockSize(),
+            config.enablePrefixCaching(),
+            kvEvents,
+            config.cpuOffloadBlocks());
   }
 
   public EngineConfig config() {
@@ -125,6 +130,7 @@ public final class EngineCore {
     shapeDecodeSeqs = 0;
     shapeDecodeContext = 0;
     shapePrefillContext = 0;
+    loadedTokens = 0;
     int budget = config.maxNumBatchedTokens();
     boolean preempted = false;
 
@@ -159,13 +165,16 @@ public final class EngineCore {
     while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
       Sequence seq = waiting.peekFirst();
       int hitBlocks = kv.lookupPrefix(seq);
-      int hitTokens = hitBlocks * config.blockSize();
+      // Blocks past the GPU hit that the CPU offload tier holds are loaded instead of recomputed.
+      int cpuBlocks = kv.lookupOffloaded(seq, hitBlocks);
+      int hitTokens = (hitBlocks + cpuBlocks) * config.blockSize();
       int n = Math.min(seq.numTokens() - hitTokens, budget);
       if (!kv.allocate(seq, hitBlocks, hitTokens + n)) {
         break;
       }
       waiting.pollFirst();
-      observer.onPrefixLookup(seq.numTokens(), hitTokens);
+      // vLLM's prefix-cache counters count the GPU cache only; offload hits are the connector's.
+      observer.onPrefixLookup(seq.numTokens(), hitBlocks * config.blockSize());
       if (seq.numCachedTokens < 0) {
         seq.numCachedTokens = hitTokens;
       }
@@ -173,6 +182,7 @@ public final class EngineCore {
         seq.firstScheduledNanos = now;
       }
       seq.numComputed = hitTokens;
+      loadedTokens += (long) cpuBlocks * config.blockSize();
       seq.status = Sequence.Status.RUNNING;
       running.add(seq);
       schedule(seq, n);
@@ -183,13 +193,16 @@ public final class EngineCore {
       return -1;
     }
     stepInFlight = true;
+    // Loading offloaded KV over PCIe adds to the step (LMCache overlaps part of it with compute;
+    // adding it whole keeps the model conservative).
     return perf.stepNanos(
-        new BatchShape(
-            shapePrefillTokens,
-            shapePrefillAttention,
-            shapeDecodeSeqs,
-            shapeDecodeContext,
-            shapePrefillContext));
+            new BatchShape(
+                shapePrefillTokens,
+                shapePrefillAttention,
+                shapeDecodeSeqs,
+                shapeDecodeContext,
+                shapePrefillContext))
+        + (long) (loadedTokens * config.loadNanosPerToken());
   }
 
   /** Applies the step begun last, at engine time {@code now} (its end). */

@@ -26,6 +26,13 @@ public final class KvCacheManager {
     void onBlockEvicted(long key);
 
     void onAllCleared();
+
+    /** A block was copied to the CPU offload tier. */
+    default void onBlockOffloaded(
+        long key, long parentKey, int[] tokens, int offset, int blockSize) {}
+
+    /** A block left the CPU offload tier. */
+    default void onOffloadEvicted(long key) {}
   }
 
   private static final int NIL = -1;
@@ -45,8 +52,23 @@ public final class KvCacheManager {
   private final int head; // sentinel index numBlocks
   private int numFree;
 
+  /** The CPU offload tier's blocks, least recently used first; null without one. */
+  private final it.unimi.dsi.fastutil.longs.LongLinkedOpenHashSet offloaded;
+
+  private final int offloadCapacity;
+
   public KvCacheManager(
       int numBlocks, int blockSize, boolean prefixCaching, CacheListener listener) {
+    this(numBlocks, blockSize, prefixCaching, listener, 0);
+  }
+
+  /** With a write-through CPU offload tier of {@code offloadBlocks} blocks (0 for none). */
+  public KvCacheManager(
+      int numBlocks,
+      int blockSize,
+      boolean prefixCaching,
+      CacheListener listener,
+      int offloadBlocks) {
     if (numBlocks <= 0) {
       throw new IllegalArgumentException("numBlocks must be positive: " + numBlocks);
     }
@@ -68,6 +90,14 @@ public final class KvCacheManager {
       linkBefore(b, head); // append at the tail
     }
     numFree = numBlocks;
+    this.offloadCapacity = prefixCaching ? offloadBlocks : 0;
+    this.offloaded =
+        offloadCapacity > 0 ? new it.unimi.dsi.fastutil.longs.LongLinkedOpenHashSet() : null;
+  }
+
+  /** Blocks held in the CPU offload tier now. */
+  public int numOffloadedBlocks() {
+    return offloaded == null ? 0 : offloaded.size();
   }
 
   public int numBlocks() {
@@ -103,7 +133,42 @@ public final class KvCacheManager {
     while (hits < count && cached.containsKey(keys[hits])) {
       hits++;
     }
+    while (offloaded != null && hits < count && offloaded.contains(keys[hits])) {
+      hits++;
+    }
     return hits;
+  }
+
+  /**
+   * Leading blocks of {@code seq} after its first {@code gpuHits} that the CPU offload tier holds,
+   * within the same cap as {@link #lookupPrefix}; they are touched (most recently used).
+   */
+  int lookupOffloaded(Sequence seq, int gpuHits) {
+    if (offloaded == null) {
+      return 0;
+    }
+    long[] keys = seq.blockKeys(hasher);
+    int maxBlocks = Math.min(seq.numBlockKeys(), (seq.numTokens() - 1) / blockSize);
+    int n = 0;
+    while (gpuHits + n < maxBlocks && offloaded.contains(keys[gpuHits + n])) {
+      offloaded.addAndMoveToLast(keys[gpuHits + n]);
+      n++;
+    }
+    return n;
+  }
+
+  /** Write-through: a block newly cached in GPU memory is kept in CPU memory too. */
+  private void offload(long k, long parent, int[] tokens, int offset) {
+    if (offloaded == null) {
+      return;
+    }
+    if (!offloaded.addAndMoveToLast(k)) {
+      return; // already there (loaded back from CPU): now most recently used
+    }
+    listener.onBlockOffloaded(k, parent, tokens, offset, blockSize);
+    if (offloaded.size() > offloadCapacity) {
+      listener.onOffloadEvicted(offloaded.removeFirstLong());
+    }
   }
 
   /**
@@ -176,8 +241,9 @@ public final class KvCacheManager {
       if (key[b] == NO_KEY && !cached.containsKey(k)) {
         key[b] = k;
         cached.put(k, b);
-        listener.onBlockCached(
-            k, i == 0 ? BlockHasher.ROOT : keys[i - 1], seq.tokenArray(), i * blockSize, blockSize);
+        long parent = i == 0 ? BlockHasher.ROOT : keys[i - 1];
+        listener.onBlockCached(k, parent, seq.tokenArray(), i * blockSize, blockSize);
+        offload(k, parent, seq.tokenArray(), i * blockSize);
       }
     }
     seq.numCachedBlocksRegistered = full;

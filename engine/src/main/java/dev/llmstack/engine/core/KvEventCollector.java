@@ -13,14 +13,17 @@ import java.util.List;
  */
 final class KvEventCollector implements KvCacheManager.CacheListener {
 
-  private static final String MEDIUM = "GPU";
+  private static final String GPU = "GPU";
+  private static final String CPU = "CPU";
 
   private final List<KvEvent> events = new ArrayList<>();
   private final LongArrayList storedKeys = new LongArrayList();
   private final IntArrayList storedTokens = new IntArrayList();
   private long storedParent;
   private int storedBlockSize;
+  private String storedMedium = GPU;
   private final LongArrayList removedKeys = new LongArrayList();
+  private String removedMedium = GPU;
   private final boolean enabled;
 
   KvEventCollector(boolean enabled) {
@@ -29,27 +32,53 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
 
   @Override
   public void onBlockCached(long key, long parentKey, int[] tokens, int offset, int blockSize) {
+    stored(GPU, key, parentKey, tokens, offset, blockSize);
+  }
+
+  @Override
+  public void onBlockOffloaded(long key, long parentKey, int[] tokens, int offset, int blockSize) {
+    stored(CPU, key, parentKey, tokens, offset, blockSize);
+  }
+
+  @Override
+  public void onBlockEvicted(long key) {
+    removed(GPU, key);
+  }
+
+  @Override
+  public void onOffloadEvicted(long key) {
+    removed(CPU, key);
+  }
+
+  private void stored(
+      String medium, long key, long parentKey, int[] tokens, int offset, int blockSize) {
     if (!enabled) {
       return;
     }
     flushRemoved();
-    if (!storedKeys.isEmpty() && storedKeys.getLong(storedKeys.size() - 1) != parentKey) {
+    if (!storedKeys.isEmpty()
+        && (!storedMedium.equals(medium)
+            || storedKeys.getLong(storedKeys.size() - 1) != parentKey)) {
       flushStored();
     }
     if (storedKeys.isEmpty()) {
       storedParent = parentKey;
       storedBlockSize = blockSize;
+      storedMedium = medium;
     }
     storedKeys.add(key);
     storedTokens.addElements(storedTokens.size(), tokens, offset, blockSize);
   }
 
-  @Override
-  public void onBlockEvicted(long key) {
+  private void removed(String medium, long key) {
     if (!enabled) {
       return;
     }
     flushStored();
+    if (!removedKeys.isEmpty() && !removedMedium.equals(medium)) {
+      flushRemoved();
+    }
+    removedMedium = medium;
     removedKeys.add(key);
   }
 
@@ -88,7 +117,7 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
             storedTokens.toIntArray(),
             storedBlockSize,
             null,
-            MEDIUM,
+            storedMedium,
             null));
     storedKeys.clear();
     storedTokens.clear();
@@ -98,7 +127,7 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
     if (removedKeys.isEmpty()) {
       return;
     }
-    events.add(new KvEvent.BlockRemoved(removedKeys.toLongArray(), MEDIUM));
+    events.add(new KvEvent.BlockRemoved(removedKeys.toLongArray(), removedMedium));
     removedKeys.clear();
   }
 }

@@ -101,4 +101,23 @@ public record Profile(
     }
     return (int) Math.min(Integer.MAX_VALUE, blocks);
   }
+
+  /**
+   * Host-to-device bandwidth per GPU for loading offloaded KV back: PCIe Gen5 x16 moves 64 GB/s
+   * each way on paper; pinned-memory copies reach about half of that in practice.
+   */
+  public static final double HOST_TO_DEVICE_BYTES_PER_SECOND = 32e9;
+
+  /** Blocks a CPU offload tier of {@code gib} GiB holds (LMCache's max_local_cpu_size). */
+  public int offloadBlocks(double gib) {
+    if (gib < 0) {
+      throw new IllegalArgumentException("CPU offload size must not be negative: " + gib);
+    }
+    return (int) Math.min(Integer.MAX_VALUE, gib * (1L << 30) / (kvBytesPerToken() * blockSize));
+  }
+
+  /** Nanoseconds to load one token's KV from CPU memory (each GPU loads its 1/tp in parallel). */
+  public double loadNanosPerToken() {
+    return kvBytesPerToken() / tensorParallel / HOST_TO_DEVICE_BYTES_PER_SECOND * 1e9;
+  }
 }

@@ -251,4 +251,77 @@ class EngineCoreTest {
     assertThat(core.resetPrefixCache(driver.now())).isTrue();
     assertThat(events.get(events.size() - 1)).isInstanceOf(KvEvent.AllBlocksCleared.class);
   }
+
+  /** Blocks the GPU evicted come back from the CPU offload tier: loaded, not recomputed. */
+  @Test
+  void offloadedBlocksAreLoadedBackInsteadOfRecomputed() {
+    EngineConfig cfg = new EngineConfig(24, 16, 8, 512, 24 * 16, true, 0.0, true, 100, 50_000);
+    List<KvEvent> seen = new java.util.ArrayList<>();
+    EngineCore core =
+        new EngineCore(
+            cfg,
+            PERF,
+            new TestVocabulary(),
+            new EngineObserver() {
+              @Override
+              public void onKvEvents(List<KvEvent> batch, long nanos) {
+                seen.addAll(batch);
+              }
+            });
+    VirtualTimeDriver driver = new VirtualTimeDriver();
+    VirtualTimeDriver.Engine e = driver.addEngine(core);
+    int[] p1 = prompt(0, 160);
+    e.submit(seq("a", p1, 2));
+    driver.run();
+    // Three other prompts overflow the 24 GPU blocks and evict p1's blocks from GPU memory.
+    e.submit(seq("x", prompt(1000, 160), 2));
+    driver.run();
+    e.submit(seq("y", prompt(2000, 160), 2));
+    driver.run();
+    e.submit(seq("z", prompt(3000, 160), 2));
+    driver.run();
+    assertThat(core.kvCache().numOffloadedBlocks()).isEqualTo(40);
+    long t0 = driver.now();
+    Sequence again = seq("a2", p1, 1);
+    e.submit(again);
+    driver.run();
+    // 9 full blocks (144 tokens; the last token is always recomputed) come from CPU memory.
+    assertThat(again.numCachedTokens()).isEqualTo(144);
+    // The step costs the 16 computed tokens plus loading 144 tokens at 50 us each.
+    long expected = 1_000_000 + 10_000 * 16 + 144 * 50_000;
+    assertThat(again.firstTokenNanos() - t0).isEqualTo(expected);
+    // The events say where blocks are: stored in CPU memory, later removed from GPU memory.
+    assertThat(seen)
+        .anySatisfy(
+            ev -> {
+              assertThat(ev).isInstanceOf(KvEvent.BlockStored.class);
+              assertThat(((KvEvent.BlockStored) ev).medium()).isEqualTo("CPU");
+            });
+    assertThat(seen)
+        .anySatisfy(
+            ev -> {
+              assertThat(ev).isInstanceOf(KvEvent.BlockRemoved.class);
+              assertThat(((KvEvent.BlockRemoved) ev).medium()).isEqualTo("GPU");
+            });
+  }
+
+  @Test
+  void withoutAnOffloadTierEvictedBlocksAreRecomputed() {
+    EngineCore core = core(24, 8, 512);
+    VirtualTimeDriver driver = new VirtualTimeDriver();
+    VirtualTimeDriver.Engine e = driver.addEngine(core);
+    int[] p1 = prompt(0, 160);
+    e.submit(seq("a", p1, 2));
+    driver.run();
+    e.submit(seq("x", prompt(1000, 160), 2));
+    driver.run();
+    e.submit(seq("y", prompt(2000, 160), 2));
+    driver.run();
+    e.submit(seq("z", prompt(3000, 160), 2));
+    driver.run();
+    Sequence again = seq("a2", p1, 1);
+    e.submit(again);
+    driver.run();
+    assertThat(again.numCachedTokens()).isZero();
+  }
 }
