@@ -65,6 +65,13 @@ final class EngineCommand implements Callable<Integer> {
   boolean kvEventsByteHashes;
 
   @Option(
+      names = "--cpu-offload-gb",
+      defaultValue = "0",
+      description =
+          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
+  double cpuOffloadGb;
+
+  @Option(
       names = "--time-scale",
       defaultValue = "1",
       description = "Run K times faster than real time; reported times stay engine time.")
@@ -151,6 +158,7 @@ final class EngineCommand implements Callable<Integer> {
         .kvEventsMapEncoding(kvEventsEncoding.equals("map"))
         .kvEventsByteHashes(kvEventsByteHashes)
         .timeScale(timeScale)
+        .cpuOffloadGib(cpuOffloadGb)
         .tokenizer(tokenizer)
         .numGpuBlocksOverride(numGpuBlocks)
         .maxNumSeqs(maxNumSeqs)

@@ -62,6 +62,13 @@ final class SimulateCommand implements Callable<Integer> {
   List<String> policies;
 
   @Option(
+      names = "--cpu-offload-gb",
+      defaultValue = "0",
+      description =
+          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
+  double cpuOffloadGb;
+
+  @Option(
       names = "--scrape-interval",
       defaultValue = "1.0",
       description =
@@ -98,7 +105,13 @@ final class SimulateCommand implements Callable<Integer> {
       Twin twin =
           new Twin(
               new Twin.Settings(
-                  prof, engines, model, scrapeInterval, duration, costWeights.weights()),
+                  prof,
+                  engines,
+                  model,
+                  scrapeInterval,
+                  duration,
+                  costWeights.weights(),
+                  cpuOffloadGb),
               tokenizer,
               words);
       List<Double> sweep = workload.sweep();

@@ -58,6 +58,13 @@ final class UpCommand implements Callable<Integer> {
   int engineBasePort;
 
   @Option(
+      names = "--cpu-offload-gb",
+      defaultValue = "0",
+      description =
+          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
+  double cpuOffloadGb;
+
+  @Option(
       names = "--time-scale",
       defaultValue = "1",
       description = "Engines run K times faster than real time.")
@@ -108,6 +115,7 @@ final class UpCommand implements Callable<Integer> {
                   .host(host)
                   .port(p)
                   .timeScale(timeScale)
+                  .cpuOffloadGib(cpuOffloadGb)
                   .maxModelLen(maxModelLen);
           if (kvEvents) {
             es.kvEventsPort(p == 0 ? 0 : p + 1000).kvReplayPort(p == 0 ? 0 : p + 2000);

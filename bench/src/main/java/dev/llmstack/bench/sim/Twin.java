@@ -58,7 +58,8 @@ public final class Twin {
       String model,
       double scrapeIntervalSeconds,
       double maxSeconds,
-      CostWeights weights) {
+      CostWeights weights,
+      double cpuOffloadGib) {
     public Settings {
       if (engines <= 0) {
         throw new IllegalArgumentException("engines must be positive");
@@ -122,6 +123,7 @@ public final class Twin {
     Map<String, Object> extra = new LinkedHashMap<>();
     extra.put("profile", settings.profile().id());
     extra.put("engines", settings.engines());
+    extra.put("cpu_offload_gib", settings.cpuOffloadGib());
     extra.put("wall_seconds", wall);
     extra.put("virtual_seconds", run.driver.now() / 1e9);
     extra.put("steps", run.driver.steps());
@@ -200,7 +202,9 @@ public final class Twin {
                 maxModelLen,
                 true,
                 0.0,
-                true);
+                true,
+                profile.offloadBlocks(settings.cpuOffloadGib()),
+                profile.loadNanosPerToken());
         EngineObserver observer =
             new EngineObserver() {
               @Override

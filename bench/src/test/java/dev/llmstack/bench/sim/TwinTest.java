@@ -43,7 +43,8 @@ class TwinTest {
             "meta-llama/Llama-3.1-8B-Instruct",
             1.0,
             0,
-            dev.llmstack.router.routing.CostWeights.DEFAULT),
+            dev.llmstack.router.routing.CostWeights.DEFAULT,
+            0),
         tokenizer,
         words);
   }
