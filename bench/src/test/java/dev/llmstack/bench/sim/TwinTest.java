@@ -36,6 +36,10 @@ class TwinTest {
   }
 
   private static Twin twin(int engines) throws Exception {
+    return twin(engines, 0);
+  }
+
+  private static Twin twin(int engines, double cpuOffloadGib) throws Exception {
     return new Twin(
         new Twin.Settings(
             Profiles.load("llama-3.1-8b@h100"),
@@ -44,7 +48,7 @@ class TwinTest {
             1.0,
             0,
             dev.llmstack.router.routing.CostWeights.DEFAULT,
-            0),
+            cpuOffloadGib),
         tokenizer,
         words);
   }
@@ -88,6 +92,19 @@ class TwinTest {
     assertThat(engineOfUser.values()).doesNotContain("moved");
     // ... and the users are spread, not piled on one engine.
     assertThat(new java.util.HashSet<>(engineOfUser.values())).hasSize(3);
+  }
+
+  @Test
+  void aCpuOffloadTierServesWhatTheGpuCacheEvicted() throws Exception {
+    // One engine whose GPU cache (27k blocks) cannot hold 12 users x 40k-token histories.
+    MultiRoundQa.Params p = new MultiRoundQa.Params(12, 2, 100, 40_000, 20, 10, 2.0);
+    Map<String, Object> gpuOnly =
+        RunSummary.of(twin(1).run("kv", new MultiRoundQa(p, words)), Slo.NONE);
+    Map<String, Object> offload =
+        RunSummary.of(twin(1, 200).run("kv", new MultiRoundQa(p, words)), Slo.NONE);
+    assertThat((double) offload.get("cached_token_ratio"))
+        .isGreaterThan((double) gpuOnly.get("cached_token_ratio") + 0.2);
+    assertThat((double) offload.get("ttft_p50_s")).isLessThan((double) gpuOnly.get("ttft_p50_s"));
   }
 
   @Test
