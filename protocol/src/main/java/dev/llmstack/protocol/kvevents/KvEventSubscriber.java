@@ -70,6 +70,12 @@ public final class KvEventSubscriber implements AutoCloseable {
 
   private ZMQ.Socket dealer;
 
+  /**
+   * Live batches numbered above this and up to {@code lastSeq} were already delivered by a replay
+   * made on (re)subscribing: duplicates, not an engine restart. MAX_VALUE when no such window.
+   */
+  private long duplicatesAbove = Long.MAX_VALUE;
+
   private void run() {
     try (ZContext ctx = new ZContext()) {
       if (replayEndpoint != null) {
@@ -99,6 +105,16 @@ public final class KvEventSubscriber implements AutoCloseable {
           sub.connect(endpoint);
           sub.subscribe(topic.getBytes(StandardCharsets.UTF_8));
           lastHeard = System.nanoTime();
+          if (dealer != null) {
+            // Ask for what was published before this subscription took: joining late (or after a
+            // silent spell) must not wait for a later batch to reveal the gap; an engine whose
+            // cache is already warm may publish nothing more for a long time.
+            long before = lastSeq;
+            replay(ctx, before + 1, Long.MAX_VALUE);
+            if (lastSeq > before) {
+              duplicatesAbove = before;
+            }
+          }
         }
         byte[] t = sub.recv();
         if (t == null) {
@@ -125,6 +141,10 @@ public final class KvEventSubscriber implements AutoCloseable {
 
   private void handle(ZContext ctx, long seq, byte[] payload) {
     long last = lastSeq;
+    if (last >= 0 && seq <= last && seq > duplicatesAbove) {
+      return; // already delivered by the replay made when subscribing
+    }
+    duplicatesAbove = Long.MAX_VALUE;
     if (last >= 0 && seq <= last) {
       // Sequence numbers went back: the engine restarted with a fresh cache.
       listener.onReset();
