@@ -182,6 +182,18 @@ public final class HfTokenizer implements AutoCloseable {
     return specialTokens;
   }
 
+  /** The added special tokens (BOS, EOS, chat-template markers): text to id. */
+  public Map<String, Integer> specialAddedTokens() {
+    Map<String, Integer> out = new HashMap<>();
+    addedTokens.forEach(
+        (text, id) -> {
+          if (specialIds.contains(id)) {
+            out.put(text, id);
+          }
+        });
+    return out;
+  }
+
   /** The id of a token given by its text (added tokens directly), or -1 if it is not one token. */
   public int tokenId(String token) {
     Integer id = addedTokens.get(token);

@@ -18,9 +18,42 @@ public final class ModelTokenizer implements AutoCloseable {
   private final HfTokenizer tokenizer;
   private final ChatTemplate template;
 
+  /** Piece-wise chat encoding with a cache, or null when it would not match whole-text encoding. */
+  private final SegmentedEncoder segmented;
+
   private ModelTokenizer(HfTokenizer tokenizer, ChatTemplate template) {
     this.tokenizer = tokenizer;
     this.template = template;
+    this.segmented = template == null ? null : checkedSegmentedEncoder(tokenizer, template);
+  }
+
+  /**
+   * A segmented encoder if, on a sample conversation, it gives exactly the ids of encoding the
+   * whole text (true of byte-level BPE tokenizers such as Llama-3's and Qwen's, which split out
+   * special tokens before pre-tokenizing; a tokenizer that adds a prefix space per piece would fail
+   * and keep whole-text encoding).
+   */
+  private static SegmentedEncoder checkedSegmentedEncoder(
+      HfTokenizer tokenizer, ChatTemplate template) {
+    SegmentedEncoder enc =
+        new SegmentedEncoder(tokenizer, tokenizer.specialAddedTokens(), 32L << 20);
+    try {
+      String sample =
+          template.render(
+              List.of(
+                  new ChatMessage("system", "You are helpful.\n  Answer briefly; no lists."),
+                  new ChatMessage("user", "Hello there! What's 2+2?\n\n  (Be exact.)"),
+                  new ChatMessage("assistant", " It's 4 \u2014 four. "),
+                  new ChatMessage("user", "thanks\r\nBye")),
+              true,
+              false,
+              Map.of());
+      return java.util.Arrays.equals(tokenizer.encode(sample, false), enc.encode(sample))
+          ? enc
+          : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   /**
@@ -95,8 +128,13 @@ public final class ModelTokenizer implements AutoCloseable {
       boolean addGenerationPrompt,
       boolean continueFinalMessage,
       Map<String, ?> templateKwargs) {
-    return tokenizer.encode(
-        renderChat(messages, addGenerationPrompt, continueFinalMessage, templateKwargs), false);
+    String text = renderChat(messages, addGenerationPrompt, continueFinalMessage, templateKwargs);
+    return segmented != null ? segmented.encode(text) : tokenizer.encode(text, false);
+  }
+
+  /** Chat-text pieces served from the piece cache so far (-1 when piece-wise encoding is off). */
+  public long chatPieceHits() {
+    return segmented == null ? -1 : segmented.hits();
   }
 
   /** The chat template's text for {@code messages} (what {@link #encodeChat} tokenizes). */

@@ -141,10 +141,13 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ca.pool()
             .execute(
                 () -> {
+                  long t0 = System.nanoTime();
                   var keys = ca.keys().compute(m, req.content(), chat);
                   server
                       .metrics()
-                      .promptKeys(keys == null ? RouteRequest.KeySource.NONE : keys.source());
+                      .promptKeys(
+                          keys == null ? RouteRequest.KeySource.NONE : keys.source(),
+                          System.nanoTime() - t0);
                   RouteRequest keyed =
                       keys == null
                           ? route

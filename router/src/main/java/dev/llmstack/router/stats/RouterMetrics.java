@@ -62,6 +62,7 @@ public final class RouterMetrics implements RouterObserver {
   private final Counter decisions;
   private final Counter rejected;
   private final Counter promptKeys;
+  private final Histogram promptKeysSeconds;
   private final Histogram firstToken;
   private final Histogram interToken;
   private final Histogram duration;
@@ -115,6 +116,15 @@ public final class RouterMetrics implements RouterObserver {
                     + " characters (no tokenizer: character blocks, approximate index only) or none"
                     + " (unreadable body: routed by load).")
             .labelNames("source")
+            .register(registry);
+    promptKeysSeconds =
+        Histogram.builder()
+            .name("llmstack_router_prompt_keys_seconds")
+            .help(
+                "Time to compute a request's prompt keys for cache-aware routing (chat template,"
+                    + " tokenizer, hashing), on the router's worker pool before routing.")
+            .classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
+            .classicOnly()
             .register(registry);
     firstToken =
         histogram(
@@ -390,8 +400,9 @@ public final class RouterMetrics implements RouterObserver {
   }
 
   /** Which path cache-aware routing took to its prompt keys. */
-  public void promptKeys(dev.llmstack.router.routing.RouteRequest.KeySource source) {
+  public void promptKeys(dev.llmstack.router.routing.RouteRequest.KeySource source, long nanos) {
     promptKeys.labelValues(source.name().toLowerCase(java.util.Locale.ROOT)).inc();
+    promptKeysSeconds.observe(nanos / 1e9);
   }
 
   @Override

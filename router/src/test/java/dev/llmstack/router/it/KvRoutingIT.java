@@ -118,6 +118,8 @@ class KvRoutingIT {
       // Every request was keyed with the model's tokenizer.
       assertThat(metricValue(metrics, "llmstack_router_prompt_keys_total{source=\"tokens\"}"))
           .isGreaterThanOrEqualTo(12);
+      assertThat(metricValue(metrics, "llmstack_router_prompt_keys_seconds_count"))
+          .isGreaterThanOrEqualTo(12);
     }
   }
 
