@@ -36,11 +36,27 @@ public final class KvBlockIndex {
   private final List<String> engineOf = new ArrayList<>();
   private final List<EngineBlocks> blocksOf = new ArrayList<>();
 
+  private static final int NO_HOLDER = -1;
+  private static final int SHARED = -2;
+
   /**
-   * Block key -> the slots of the engines holding it, as a small sorted-by-insertion int[] replaced
-   * on change: lookups, the hot path, walk a plain array with no iterator; updates pay a tiny copy.
+   * Block key -> the slot of the one engine holding it, or {@link #SHARED} when several do. Most
+   * blocks live on one engine, and a lookup, the hot path, then costs one probe of two flat arrays
+   * (keys, values) instead of also following a pointer to a holder array: a block check is a cache
+   * miss or two in a table of millions.
    */
-  private final Long2ObjectOpenHashMap<int[]> holders = new Long2ObjectOpenHashMap<>();
+  private final it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap holder =
+      new it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap();
+
+  {
+    holder.defaultReturnValue(NO_HOLDER);
+  }
+
+  /**
+   * For shared blocks: the slots of the engines holding them, a small int[] in insertion order
+   * replaced on change (lookups walk a plain array; updates pay a tiny copy).
+   */
+  private final Long2ObjectOpenHashMap<int[]> sharedHolders = new Long2ObjectOpenHashMap<>();
 
   private long unknownParents;
 
@@ -124,21 +140,41 @@ public final class KvBlockIndex {
   }
 
   private void addHolder(long key, int slot) {
-    int[] h = holders.get(key);
-    if (h == null) {
-      holders.put(key, new int[] {slot});
+    int v = holder.get(key);
+    if (v == NO_HOLDER) {
+      holder.put(key, slot);
       return;
+    }
+    if (v >= 0) {
+      if (v != slot) {
+        holder.put(key, SHARED);
+        sharedHolders.put(key, new int[] {v, slot});
+      }
+      return;
+    }
+    int[] h = sharedHolders.get(key);
+    for (int x : h) {
+      if (x == slot) {
+        return;
+      }
     }
     int[] grown = java.util.Arrays.copyOf(h, h.length + 1);
     grown[h.length] = slot;
-    holders.put(key, grown);
+    sharedHolders.put(key, grown);
   }
 
   private void removeHolder(long key, int slot) {
-    int[] h = holders.get(key);
-    if (h == null) {
+    int v = holder.get(key);
+    if (v == NO_HOLDER) {
       return;
     }
+    if (v >= 0) {
+      if (v == slot) {
+        holder.remove(key);
+      }
+      return;
+    }
+    int[] h = sharedHolders.get(key);
     int at = -1;
     for (int i = 0; i < h.length; i++) {
       if (h[i] == slot) {
@@ -148,14 +184,15 @@ public final class KvBlockIndex {
     if (at < 0) {
       return;
     }
-    if (h.length == 1) {
-      holders.remove(key);
+    if (h.length == 2) {
+      sharedHolders.remove(key);
+      holder.put(key, h[1 - at]);
       return;
     }
     int[] shrunk = new int[h.length - 1];
     System.arraycopy(h, 0, shrunk, 0, at);
     System.arraycopy(h, at + 1, shrunk, at, h.length - at - 1);
-    holders.put(key, shrunk);
+    sharedHolders.put(key, shrunk);
   }
 
   private void clear(int slot) {
@@ -214,23 +251,27 @@ public final class KvBlockIndex {
    * the fleet size.
    */
   public synchronized Depths prefixDepths(long[] keys, int count) {
-    int[] first = count == 0 ? null : holders.get(keys[0]);
-    if (first == null) {
+    int v0 = count == 0 ? NO_HOLDER : holder.get(keys[0]);
+    if (v0 == NO_HOLDER) {
       return new Depths(NONE, NONE);
     }
-    int[] slots = first.clone();
+    int[] slots = v0 >= 0 ? new int[] {v0} : sharedHolders.get(keys[0]).clone();
     int[] depths = new int[slots.length];
     int alive = slots.length;
     java.util.Arrays.fill(depths, 1);
     for (int i = 1; i < count && alive > 0; i++) {
-      int[] h = holders.get(keys[i]);
-      if (h == null) {
+      int v = holder.get(keys[i]);
+      if (v == NO_HOLDER) {
         break;
       }
+      int[] h = v >= 0 ? null : sharedHolders.get(keys[i]);
       for (int k = 0; k < slots.length; k++) {
-        if (depths[k] == i && contains(h, slots[k])) {
+        if (depths[k] != i) {
+          continue;
+        }
+        if (v >= 0 ? slots[k] == v : contains(h, slots[k])) {
           depths[k] = i + 1;
-        } else if (depths[k] == i) {
+        } else {
           alive--;
         }
       }
@@ -294,7 +335,7 @@ public final class KvBlockIndex {
 
   /** Distinct blocks indexed over all engines. */
   public synchronized int size() {
-    return holders.size();
+    return holder.size();
   }
 
   /** BlockStored events whose parent was never seen (a gap we could not repair). */

@@ -95,4 +95,35 @@ class KvBlockIndexTest {
     assertThat(index.size("a")).isZero();
     assertThat(index.unknownParents()).isEqualTo(1);
   }
+
+  @Test
+  void blocksSharedByEnginesStayCorrectAsHoldersComeAndGo() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    long[] keys = index.hasher().chain(tokens(0, 16), 16, 0, 0);
+    index.apply("a", batch(stored(new long[] {1, 2, 3, 4}, null, tokens(0, 16), "GPU")));
+    index.apply("b", batch(stored(new long[] {11, 12, 13, 14}, null, tokens(0, 16), "GPU")));
+    index.apply("c", batch(stored(new long[] {21, 22}, null, tokens(0, 8), "GPU")));
+    assertThat(index.size()).isEqualTo(4);
+    KvBlockIndex.Depths d = index.prefixDepths(keys, keys.length);
+    assertThat(d.of("a")).isEqualTo(4);
+    assertThat(d.of("b")).isEqualTo(4);
+    assertThat(d.of("c")).isEqualTo(2);
+    // b loses its third block: shared by a alone again there.
+    index.apply("b", batch(new KvEvent.BlockRemoved(new long[] {13}, "GPU")));
+    d = index.prefixDepths(keys, keys.length);
+    assertThat(d.of("a")).isEqualTo(4);
+    assertThat(d.of("b")).isEqualTo(2);
+    // a and c lose the first block: only b holds the chain's head.
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {1}, "GPU")));
+    index.apply("c", batch(new KvEvent.BlockRemoved(new long[] {21}, "GPU")));
+    d = index.prefixDepths(keys, keys.length);
+    assertThat(d.of("a")).isZero();
+    assertThat(d.of("b")).isEqualTo(2);
+    assertThat(d.of("c")).isZero();
+    // b leaves: the blocks only a still holds remain, the head is gone.
+    index.clear("b");
+    assertThat(index.prefixDepths(keys, keys.length).of("a")).isZero();
+    assertThat(index.prefixDepth("a", keys, keys.length)).isZero();
+    assertThat(index.size()).isEqualTo(3); // blocks 2-4 on a (2 also on c)
+  }
 }
