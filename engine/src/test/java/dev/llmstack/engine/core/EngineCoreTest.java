@@ -252,6 +252,20 @@ class EngineCoreTest {
     assertThat(events.get(events.size() - 1)).isInstanceOf(KvEvent.AllBlocksCleared.class);
   }
 
+  /**
+   * Runs {@code p} (160 tokens, 10 full blocks) once, then three other prompts that overflow a
+   * 24-block GPU cache and evict {@code p}'s blocks from GPU memory.
+   */
+  private static void cacheThenEvict(
+      VirtualTimeDriver.Engine e, VirtualTimeDriver driver, int[] p) {
+    e.submit(seq("a", p, 2));
+    driver.run();
+    for (int k = 1; k <= 3; k++) {
+      e.submit(seq("filler-" + k, prompt(1000 * k, 160), 2));
+      driver.run();
+    }
+  }
+
   /** Blocks the GPU evicted come back from the CPU offload tier: loaded, not recomputed. */
   @Test
   void offloadedBlocksAreLoadedBackInsteadOfRecomputed() {
@@ -271,15 +285,7 @@ class EngineCoreTest {
     VirtualTimeDriver driver = new VirtualTimeDriver();
     VirtualTimeDriver.Engine e = driver.addEngine(core);
     int[] p1 = prompt(0, 160);
-    e.submit(seq("a", p1, 2));
-    driver.run();
-    // Three other prompts overflow the 24 GPU blocks and evict p1's blocks from GPU memory.
-    e.submit(seq("x", prompt(1000, 160), 2));
-    driver.run();
-    e.submit(seq("y", prompt(2000, 160), 2));
-    driver.run();
-    e.submit(seq("z", prompt(3000, 160), 2));
-    driver.run();
+    cacheThenEvict(e, driver, p1);
     assertThat(core.kvCache().numOffloadedBlocks()).isEqualTo(40);
     long t0 = driver.now();
     Sequence again = seq("a2", p1, 1);
@@ -311,14 +317,7 @@ class EngineCoreTest {
     VirtualTimeDriver driver = new VirtualTimeDriver();
     VirtualTimeDriver.Engine e = driver.addEngine(core);
     int[] p1 = prompt(0, 160);
-    e.submit(seq("a", p1, 2));
-    driver.run();
-    e.submit(seq("x", prompt(1000, 160), 2));
-    driver.run();
-    e.submit(seq("y", prompt(2000, 160), 2));
-    driver.run();
-    e.submit(seq("z", prompt(3000, 160), 2));
-    driver.run();
+    cacheThenEvict(e, driver, p1);
     Sequence again = seq("a2", p1, 1);
     e.submit(again);
     driver.run();
