@@ -118,9 +118,9 @@ class ReportWriterTest {
   @Test
   void rendersInHeadlessChromium(@TempDir Path dir) throws Exception {
     Path chromium = Path.of("/usr/bin/chromium");
-    if (!Files.isExecutable(chromium) && System.getenv("LLMSTACK_SKIP_BROWSER") != null) {
+    if (!Files.isExecutable(chromium) && System.getenv("LLMSTACK_SKIP_BROWSER_TESTS") != null) {
       org.junit.jupiter.api.Assumptions.abort(
-          "chromium not installed and LLMSTACK_SKIP_BROWSER set");
+          "chromium not installed and LLMSTACK_SKIP_BROWSER_TESTS set");
     }
     assertThat(chromium).as("Debian chromium (apt-get install chromium)").isExecutable();
     writeSample(dir);
