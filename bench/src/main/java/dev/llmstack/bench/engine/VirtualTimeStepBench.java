@@ -71,16 +71,7 @@ public final class VirtualTimeStepBench {
     RooflineModel perf = new RooflineModel(profile);
     VirtualTimeDriver driver = new VirtualTimeDriver();
     for (int i = 0; i < engines; i++) {
-      EngineConfig cfg =
-          new EngineConfig(
-              profile.numGpuBlocks(),
-              profile.blockSize(),
-              profile.maxNumSeqs(),
-              profile.maxNumBatchedTokens(),
-              profile.model().maxModelLen(),
-              true,
-              0.0,
-              false);
+      EngineConfig cfg = EngineConfig.of(profile, false, 0);
       driver.addEngine(new EngineCore(cfg, perf, IDS, EngineObserver.NONE));
     }
     List<VirtualTimeDriver.Engine> all = driver.engines();

@@ -94,24 +94,20 @@ public final class Twin {
     this.words = words;
   }
 
-  /** The policy names the twin accepts. */
+  /** The policy names the twin accepts: the router's, and the oracle. */
   public static List<String> policyNames() {
-    List<String> names = new ArrayList<>(policies(null).names());
+    List<String> names =
+        new ArrayList<>(
+            new Policies(
+                    1.25,
+                    new KvBlockIndex(16),
+                    new ApproximatePrefixIndex(1, 1),
+                    e -> true,
+                    CostWeights.DEFAULT,
+                    System::nanoTime)
+                .names());
     names.add(ORACLE);
     return names;
-  }
-
-  private static Policies policies(Run run) {
-    KvBlockIndex kv = run == null ? new KvBlockIndex(16) : run.kvIndex;
-    ApproximatePrefixIndex approx =
-        run == null ? new ApproximatePrefixIndex(1, 1) : run.approximate;
-    return new Policies(
-        1.25,
-        kv,
-        approx,
-        e -> true,
-        run == null ? CostWeights.DEFAULT : run.weights(),
-        run == null ? System::nanoTime : run.driver::now);
   }
 
   /** Runs {@code workload} routed by {@code policy}. */
@@ -193,18 +189,7 @@ public final class Twin {
       for (int i = 0; i < n; i++) {
         String id = String.format("engine-%02d", i);
         int at = i;
-        EngineConfig cfg =
-            new EngineConfig(
-                profile.numGpuBlocks(),
-                profile.blockSize(),
-                profile.maxNumSeqs(),
-                profile.maxNumBatchedTokens(),
-                maxModelLen,
-                true,
-                0.0,
-                true,
-                profile.offloadBlocks(settings.cpuOffloadGib()),
-                profile.loadNanosPerToken());
+        EngineConfig cfg = EngineConfig.of(profile, true, settings.cpuOffloadGib());
         EngineObserver observer =
             new EngineObserver() {
               @Override
@@ -228,7 +213,8 @@ public final class Twin {
       policy =
           policyName.equals(ORACLE)
               ? new OraclePolicy(caches, 16, settings.weights())
-              : policies(this).get(policyName);
+              : new Policies(1.25, kvIndex, approximate, e -> true, settings.weights(), driver::now)
+                  .get(policyName);
       if (policy == null) {
         throw new IllegalArgumentException(
             "unknown policy " + policyName + " (known: " + String.join(", ", policyNames()) + ")");
@@ -242,10 +228,6 @@ public final class Twin {
             pendingArrivals++;
             driver.at(r.sendAtNanos(), () -> arrive(r));
           };
-    }
-
-    CostWeights weights() {
-      return settings.weights();
     }
 
     void execute() {

@@ -29,6 +29,25 @@ public record EngineConfig(
     int cpuOffloadBlocks,
     double loadNanosPerToken) {
 
+  /**
+   * A profile's engine as vLLM would size it (its KV blocks, batch limits and context length), with
+   * prefix caching on, EOS never sampled, and a CPU offload tier of {@code cpuOffloadGib} GiB.
+   */
+  public static EngineConfig of(
+      dev.llmstack.engine.perf.Profile profile, boolean kvEvents, double cpuOffloadGib) {
+    return new EngineConfig(
+        profile.numGpuBlocks(),
+        profile.blockSize(),
+        profile.maxNumSeqs(),
+        profile.maxNumBatchedTokens(),
+        profile.model().maxModelLen(),
+        true,
+        0.0,
+        kvEvents,
+        profile.offloadBlocks(cpuOffloadGib),
+        profile.loadNanosPerToken());
+  }
+
   /** Without a CPU offload tier. */
   public EngineConfig(
       int numGpuBlocks,

@@ -24,6 +24,10 @@ final class SegmentedEncoder {
 
   private final HfTokenizer tokenizer;
   private final Map<Character, String[]> specialByFirstChar = new HashMap<>();
+
+  /** First characters of special tokens: most text characters are rejected here, with no lookup. */
+  private final java.util.BitSet specialFirstChars = new java.util.BitSet();
+
   private final Map<String, Integer> specialIds = new HashMap<>();
   private final ConcurrentHashMap<String, int[]> pieces = new ConcurrentHashMap<>();
   private final AtomicLong cachedChars = new AtomicLong();
@@ -39,6 +43,7 @@ final class SegmentedEncoder {
           if (!text.isEmpty()) {
             specialIds.put(text, id);
             grouped.computeIfAbsent(text.charAt(0), c -> new ArrayList<>()).add(text);
+            specialFirstChars.set(text.charAt(0));
           }
         });
     // Longest first, so a special token that extends another wins, as in the tokenizer.
@@ -64,7 +69,8 @@ final class SegmentedEncoder {
     int i = 0;
     int len = text.length();
     while (i < len) {
-      String[] candidates = specialByFirstChar.get(text.charAt(i));
+      char c = text.charAt(i);
+      String[] candidates = specialFirstChars.get(c) ? specialByFirstChar.get(c) : null;
       String match = null;
       if (candidates != null) {
         for (String s : candidates) {

@@ -20,14 +20,6 @@ public record CostWeights(
 
   public static final CostWeights DEFAULT = new CostWeights(256, 0.5, 1.0, 0.8);
 
-  public CostWeights(double loadTokensPerRequest, double minHitRatio, double pendingPrefillWeight) {
-    this(loadTokensPerRequest, minHitRatio, pendingPrefillWeight, DEFAULT.cpuHitWeight());
-  }
-
-  public CostWeights(double loadTokensPerRequest, double minHitRatio) {
-    this(loadTokensPerRequest, minHitRatio, DEFAULT.pendingPrefillWeight());
-  }
-
   public CostWeights {
     if (!(loadTokensPerRequest >= 0)) {
       throw new IllegalArgumentException("load tokens per request must be >= 0");

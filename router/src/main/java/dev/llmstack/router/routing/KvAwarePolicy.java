@@ -27,19 +27,6 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
   private final java.util.function.LongSupplier clock;
   private final double cpuHitWeight;
 
-  public KvAwarePolicy(
-      KvBlockIndex index,
-      ApproximatePrefixIndex approximate,
-      Predicate<String> followsEvents,
-      double tokensPerQueuedRequest) {
-    this(
-        index,
-        approximate,
-        followsEvents,
-        new CostWeights(tokensPerQueuedRequest, CostWeights.DEFAULT.minHitRatio()),
-        System::nanoTime);
-  }
-
   /** {@code clock} gives the time the approximate index's TTL is measured in. */
   public KvAwarePolicy(
       KvBlockIndex index,

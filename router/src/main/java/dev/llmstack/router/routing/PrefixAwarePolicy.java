@@ -11,15 +11,6 @@ public final class PrefixAwarePolicy extends PrefixCostPolicy {
   private final ApproximatePrefixIndex approximate;
   private final java.util.function.LongSupplier clock;
 
-  public PrefixAwarePolicy(
-      ApproximatePrefixIndex approximate, int blockSize, double tokensPerQueuedRequest) {
-    this(
-        approximate,
-        blockSize,
-        new CostWeights(tokensPerQueuedRequest, CostWeights.DEFAULT.minHitRatio()),
-        System::nanoTime);
-  }
-
   /** {@code clock} gives the time the index's TTL is measured in (virtual time in the twin). */
   public PrefixAwarePolicy(
       ApproximatePrefixIndex approximate,

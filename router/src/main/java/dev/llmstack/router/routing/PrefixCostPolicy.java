@@ -22,6 +22,9 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
    */
   static final int MIN_CREDITED_BLOCKS = 4;
 
+  private final int blockSize;
+  private final double tokensPerQueuedRequest;
+
   /**
    * Hits covering less than this share of the prompt are not credited either. A short shared prefix
    * (a system prompt every conversation starts with) is cheap to recompute and soon cached
@@ -30,17 +33,10 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
    * repeats most of its prompt and clears this easily. SGLang's cache-aware router uses the same
    * kind of threshold (its cache_threshold).
    */
-  static final double DEFAULT_MIN_HIT_RATIO = CostWeights.DEFAULT.minHitRatio();
-
-  private final int blockSize;
-  private final double tokensPerQueuedRequest;
   private final double minHitRatio;
+
   private final double pendingPrefillWeight;
   private final AtomicLong tieBreak = new AtomicLong();
-
-  protected PrefixCostPolicy(int blockSize, double tokensPerQueuedRequest) {
-    this(blockSize, new CostWeights(tokensPerQueuedRequest, DEFAULT_MIN_HIT_RATIO));
-  }
 
   protected PrefixCostPolicy(int blockSize, CostWeights weights) {
     this.blockSize = blockSize;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstack.engine.SimulatedEngine;
+import dev.llmstack.engine.testing.PrometheusParser;
 import dev.llmstack.router.Router;
 import java.net.ServerSocket;
 import java.net.URLEncoder;
@@ -102,14 +103,14 @@ class ObservabilityIT {
   @Test
   void metricsParseWithTheExpectedSeriesAndLabels() throws Exception {
     String text = Http.get(router.baseUrl() + "/metrics").body();
-    assertThat(PromText.promtoolProblems(text)).isEmpty();
-    Map<String, PromText.Family> f = PromText.parse(text);
+    assertThat(PrometheusParser.promtoolProblems(text)).isEmpty();
+    Map<String, PrometheusParser.Family> f = PrometheusParser.parse(text);
 
-    PromText.Family ttft = f.get("llmstack_router_time_to_first_token_seconds");
+    PrometheusParser.Family ttft = f.get("llmstack_router_time_to_first_token_seconds");
     assertThat(ttft.type()).isEqualTo("histogram");
     double ttftCount = 0;
     Set<String> ttftEngines = new TreeSet<>();
-    for (PromText.Sample s : ttft.samples()) {
+    for (PrometheusParser.Sample s : ttft.samples()) {
       assertThat(s.labels()).containsKeys("engine", "model");
       assertThat(s.labels().get("model")).isEqualTo(MODEL);
       if (s.name().endsWith("_count")) {
@@ -141,7 +142,7 @@ class ObservabilityIT {
         .singleElement()
         .satisfies(s -> assertThat(s.labels().get("code")).isEqualTo("404"));
 
-    PromText.Family decisions = f.get("llmstack_router_routing_decisions");
+    PrometheusParser.Family decisions = f.get("llmstack_router_routing_decisions");
     assertThat(decisions.type()).isEqualTo("counter");
     assertThat(decisions.samples())
         .filteredOn(s -> s.name().endsWith("_total"))
@@ -162,7 +163,7 @@ class ObservabilityIT {
             "llmstack_router_engine_kv_cache_usage_ratio",
             "llmstack_router_kv_index_blocks",
             "llmstack_router_prefix_index_blocks")) {
-      PromText.Family g = f.get(gauge);
+      PrometheusParser.Family g = f.get(gauge);
       assertThat(g).as(gauge).isNotNull();
       assertThat(g.type()).isEqualTo("gauge");
       assertThat(g.samples())
@@ -173,7 +174,7 @@ class ObservabilityIT {
         .allSatisfy(s -> assertThat(s.value()).isBetween(0.0, 5.0));
     assertThat(f.get("llmstack_router_engine_up").samples())
         .allSatisfy(s -> assertThat(s.value()).isEqualTo(1.0));
-    PromText.Family scrapes = f.get("llmstack_router_engine_scrapes");
+    PrometheusParser.Family scrapes = f.get("llmstack_router_engine_scrapes");
     assertThat(scrapes.type()).isEqualTo("counter");
     assertThat(scrapes.samples())
         .filteredOn(s -> s.labels().get("result").equals("ok"))
@@ -181,12 +182,13 @@ class ObservabilityIT {
         .allSatisfy(s -> assertThat(s.value()).isPositive());
   }
 
-  private static double total(Map<String, PromText.Family> f, String family, String suffix) {
-    PromText.Family fam = f.get(family);
+  private static double total(
+      Map<String, PrometheusParser.Family> f, String family, String suffix) {
+    PrometheusParser.Family fam = f.get(family);
     assertThat(fam).as(family).isNotNull();
     return fam.samples().stream()
         .filter(s -> s.name().endsWith(suffix))
-        .mapToDouble(PromText.Sample::value)
+        .mapToDouble(PrometheusParser.Sample::value)
         .sum();
   }
 

@@ -29,7 +29,7 @@ class PrefixCostPolicyTest {
   /** 64 blocks = 1024 tokens of a 1100-token prompt are cached on "a". */
   static PrefixAwarePolicy policyWithHitOnA(ApproximatePrefixIndex idx) {
     idx.record("a", keys(64), 64, System.nanoTime());
-    return new PrefixAwarePolicy(idx, 16, 256);
+    return new PrefixAwarePolicy(idx, 16, CostWeights.DEFAULT, System::nanoTime);
   }
 
   @Test
@@ -58,7 +58,11 @@ class PrefixCostPolicyTest {
   @Test
   void withNoHitAnywhereRequestsSpreadAndPreferTheLessLoaded() {
     PrefixAwarePolicy p =
-        new PrefixAwarePolicy(new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4), 16, 256);
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            CostWeights.DEFAULT,
+            System::nanoTime);
     RouteRequest r = new RouteRequest("m", null, false, keys(10), 160);
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < 6; i++) {
@@ -71,7 +75,11 @@ class PrefixCostPolicyTest {
   @Test
   void withoutKeysTheCostModelIsLeastLoaded() {
     PrefixAwarePolicy p =
-        new PrefixAwarePolicy(new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4), 16, 256);
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            CostWeights.DEFAULT,
+            System::nanoTime);
     Decision d = p.pick(new RouteRequest("m", null, false), List.of(b("a", 4), b("b", 1)));
     assertThat(d.backend().id()).isEqualTo("b");
     assertThat(d.predictedCachedTokens()).isEqualTo(-1);
@@ -118,7 +126,7 @@ class PrefixCostPolicyTest {
         new PrefixAwarePolicy(
             new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
             16,
-            new CostWeights(256, 0.5, 0),
+            new CostWeights(256, 0.5, 0, 0.8),
             System::nanoTime);
     assertThat(countsOnly.pick(r, List.of(a, busyB)).backend().id()).isEqualTo("a");
   }
