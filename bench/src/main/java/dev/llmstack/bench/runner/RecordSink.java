@@ -13,14 +13,18 @@ public final class RecordSink {
   private final List<RequestRecord> records = new ArrayList<>();
 
   public synchronized void gap(long nanos) {
-    itl.recordValue(Math.max(0, Math.min(nanos / 1000, itl.getHighestTrackableValue())));
+    record(nanos);
   }
 
   /** Records a batch of gaps under one lock (a stream's gaps, at its end). */
   public synchronized void gaps(long[] nanos, int count) {
     for (int i = 0; i < count; i++) {
-      itl.recordValue(Math.max(0, Math.min(nanos[i] / 1000, itl.getHighestTrackableValue())));
+      record(nanos[i]);
     }
+  }
+
+  private void record(long nanos) {
+    itl.recordValue(Math.max(0, Math.min(nanos / 1000, itl.getHighestTrackableValue())));
   }
 
   public synchronized void add(RequestRecord r) {

@@ -65,6 +65,11 @@ public final class KvBlockIndex {
     final Long2IntOpenHashMap tiers = new Long2IntOpenHashMap();
     final Long2LongOpenHashMap keyOfHash = new Long2LongOpenHashMap();
 
+    /**
+     * Blocks held only outside GPU memory (CPU offload): none means no tier discount to look up.
+     */
+    int offGpu;
+
     EngineBlocks() {
       keyOfHash.defaultReturnValue(0);
     }
@@ -113,6 +118,7 @@ public final class KvBlockIndex {
       eb.keyOfHash.put(s.blockHashes()[i], key);
       int before = eb.tiers.get(key);
       eb.tiers.put(key, before | tier);
+      eb.offGpu += (offGpu(before | tier) ? 1 : 0) - (offGpu(before) ? 1 : 0);
       if (before == 0) {
         addHolder(key, slot);
       }
@@ -128,7 +134,9 @@ public final class KvBlockIndex {
       if (key == 0) {
         continue;
       }
-      int left = eb.tiers.get(key) & ~tier;
+      int before = eb.tiers.get(key);
+      int left = before & ~tier;
+      eb.offGpu += (offGpu(left) ? 1 : 0) - (offGpu(before) ? 1 : 0);
       if (left != 0) {
         eb.tiers.put(key, left);
         continue;
@@ -202,6 +210,7 @@ public final class KvBlockIndex {
     }
     eb.tiers.clear();
     eb.keyOfHash.clear();
+    eb.offGpu = 0;
   }
 
   /** Forgets everything an engine holds (restart, unrecoverable gap). */
@@ -314,6 +323,16 @@ public final class KvBlockIndex {
       d++;
     }
     return d;
+  }
+
+  private static boolean offGpu(int tiers) {
+    return tiers != 0 && (tiers & GPU) == 0;
+  }
+
+  /** Whether every block {@code engine} holds is in GPU memory (none only offloaded). */
+  public synchronized boolean allInGpu(String engine) {
+    int slot = slotOf.getInt(engine);
+    return slot < 0 || blocksOf.get(slot).offGpu == 0;
   }
 
   /** Tier bits of a block on an engine (0 when absent). */

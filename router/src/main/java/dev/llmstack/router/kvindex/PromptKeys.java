@@ -60,12 +60,8 @@ public final class PromptKeys implements AutoCloseable {
       if (ids == null || ids.length == 0) {
         return null;
       }
-      // vLLM hashes cache_salt into the first block only, so salted prompts never share blocks
-      // with unsalted ones or another salt: keys chained the same way never match across salts.
-      JsonNode salt = j.get("cache_salt");
-      long saltKey = salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
       return new Keys(
-          hasher.chain(ids, ids.length, 0, saltKey), ids.length, RouteRequest.KeySource.TOKENS);
+          hasher.chain(ids, ids.length, 0, saltKey(j)), ids.length, RouteRequest.KeySource.TOKENS);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // the engine will answer the malformed request; routing just has no keys
     }
@@ -108,12 +104,19 @@ public final class PromptKeys implements AutoCloseable {
       return null;
     }
     int[] chars = text.codePoints().toArray();
-    JsonNode salt = j.get("cache_salt");
-    long saltKey = salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
     return new Keys(
-        charHasher.chain(chars, chars.length, 0, saltKey),
+        charHasher.chain(chars, chars.length, 0, saltKey(j)),
         Math.max(1, chars.length / 4),
         RouteRequest.KeySource.CHARACTERS);
+  }
+
+  /**
+   * vLLM hashes cache_salt into the first block only, so salted prompts never share blocks with
+   * unsalted ones or another salt: keys chained the same way never match across salts.
+   */
+  private static long saltKey(JsonNode body) {
+    JsonNode salt = body.get("cache_salt");
+    return salt != null && salt.isTextual() ? BlockHasher.stringKey(salt.asText()) : 0;
   }
 
   private static int[] chatIds(ModelTokenizer tok, JsonNode j) {

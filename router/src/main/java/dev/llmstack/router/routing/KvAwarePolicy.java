@@ -55,8 +55,9 @@ public final class KvAwarePolicy extends PrefixCostPolicy {
       int depth) {
     if (cpuHitWeight >= 1.0
         || request.keySource() == RouteRequest.KeySource.CHARACTERS
-        || !followsEvents.test(candidate.id())) {
-      return depth;
+        || !followsEvents.test(candidate.id())
+        || index.allInGpu(candidate.id())) {
+      return depth; // nothing to discount: skip the per-block tier walk
     }
     // Blocks past what the events confirmed are speculative (just routed, surely in GPU memory).
     int confirmed = index.prefixDepth(candidate.id(), keys, depth);

@@ -126,4 +126,21 @@ class KvBlockIndexTest {
     assertThat(index.prefixDepth("a", keys, keys.length)).isZero();
     assertThat(index.size()).isEqualTo(3); // blocks 2-4 on a (2 also on c)
   }
+
+  @Test
+  void knowsWhetherAnEngineHoldsBlocksOnlyOutsideGpuMemory() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    index.apply("a", batch(stored(new long[] {1, 2}, null, tokens(0, 8), "GPU")));
+    assertThat(index.allInGpu("a")).isTrue();
+    index.apply("a", batch(stored(new long[] {1, 2}, null, tokens(0, 8), "CPU")));
+    assertThat(index.allInGpu("a")).isTrue(); // in both tiers
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {2}, "GPU")));
+    assertThat(index.allInGpu("a")).isFalse(); // block 2 only in CPU memory now
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {2}, "CPU")));
+    assertThat(index.allInGpu("a")).isTrue();
+    index.apply("a", batch(new KvEvent.BlockRemoved(new long[] {1}, "GPU")));
+    assertThat(index.allInGpu("a")).isFalse();
+    index.clear("a");
+    assertThat(index.allInGpu("a")).isTrue();
+  }
 }
