@@ -124,6 +124,26 @@ final class EngineCommand implements Callable<Integer> {
   int drainSeconds;
 
   @Option(
+      names = "--enable-lora",
+      description = "Serve LoRA adapters (given here or loaded at run time).")
+  boolean enableLora;
+
+  @Option(
+      names = "--lora-modules",
+      arity = "1..*",
+      paramLabel = "NAME=PATH",
+      description =
+          "LoRA adapters to serve, as vLLM takes them: name=path or"
+              + " {\"name\":...,\"path\":...} (implies --enable-lora; no weights are read).")
+  java.util.List<String> loraModules = new java.util.ArrayList<>();
+
+  @Option(
+      names = "--max-loras",
+      defaultValue = "1",
+      description = "LoRA adapters one batch may use at most (default: ${DEFAULT-VALUE}).")
+  int maxLoras;
+
+  @Option(
       names = "--fault-crash-after-tokens",
       description = "Die after this many generated tokens.")
   Long crashAfterTokens;
@@ -147,7 +167,19 @@ final class EngineCommand implements Callable<Integer> {
     if (kvReplayPort != null && kvEventsPort == null) {
       throw new IllegalArgumentException("--kv-replay-port needs --kv-events-port");
     }
-    return EngineSettings.defaults()
+    EngineSettings settings = EngineSettings.defaults();
+    for (String module : loraModules) {
+      String[] nameAndPath = loraModule(module);
+      settings.loraModule(nameAndPath[0], nameAndPath[1]);
+    }
+    // vLLM allows /v1/load_lora_adapter only with this environment variable set.
+    boolean runtimeUpdates =
+        "true".equalsIgnoreCase(System.getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"))
+            || "1".equals(System.getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"));
+    return settings
+        .enableLora(enableLora || !loraModules.isEmpty())
+        .maxLoras(maxLoras)
+        .runtimeLoraUpdating(runtimeUpdates)
         .model(model)
         .profile(profile)
         .host(host)
@@ -176,6 +208,31 @@ final class EngineCommand implements Callable<Integer> {
                 slowdown,
                 errorRate,
                 refuseConnections ? Boolean.TRUE : null));
+  }
+
+  /** {@code name=path} or vLLM's JSON form {@code {"name":...,"path":...}}. */
+  static String[] loraModule(String spec) {
+    String s = spec.strip();
+    if (s.startsWith("{")) {
+      try {
+        com.fasterxml.jackson.databind.JsonNode j =
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(s);
+        String name = j.path("name").asText("");
+        String path = j.path("path").asText("");
+        if (!name.isEmpty() && !path.isEmpty()) {
+          return new String[] {name, path};
+        }
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        // reported below
+      }
+    } else {
+      int eq = s.indexOf('=');
+      if (eq > 0 && eq < s.length() - 1) {
+        return new String[] {s.substring(0, eq), s.substring(eq + 1)};
+      }
+    }
+    throw new IllegalArgumentException(
+        "--lora-modules takes name=path or {\"name\":...,\"path\":...}, not: " + spec);
   }
 
   @Override

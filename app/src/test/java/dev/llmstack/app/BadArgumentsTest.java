@@ -74,4 +74,13 @@ class BadArgumentsTest {
     assertOneLineError(
         run("bench", "--target", "localhost:8080", "--out", dir.toString()), "http(s) URL");
   }
+
+  @Test
+  void loraModulesTakeVllmsTwoForms() {
+    assertThat(EngineCommand.loraModule("sql-lora=/adapters/sql"))
+        .containsExactly("sql-lora", "/adapters/sql");
+    assertThat(EngineCommand.loraModule("{\"name\": \"chat\", \"path\": \"/a/chat\"}"))
+        .containsExactly("chat", "/a/chat");
+    assertOneLineError(run("engine", "--lora-modules", "no-path", "--port", "0"), "name=path");
+  }
 }

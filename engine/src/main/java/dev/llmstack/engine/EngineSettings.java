@@ -32,6 +32,10 @@ public final class EngineSettings {
   boolean legacyMetricNames;
   int drainSeconds = 30;
   Faults.Settings faults = Faults.Settings.NONE;
+  boolean enableLora;
+  java.util.Map<String, String> loraModules = new java.util.LinkedHashMap<>();
+  int maxLoras = 1;
+  boolean runtimeLoraUpdating;
 
   public static EngineSettings defaults() {
     return new EngineSettings();
@@ -156,6 +160,37 @@ public final class EngineSettings {
   /** On shutdown, how long in-flight requests may run to completion. */
   public EngineSettings drainSeconds(int v) {
     drainSeconds = v;
+    return this;
+  }
+
+  /**
+   * Serves LoRA adapters (vLLM's --enable-lora): requests naming an adapter run on the base model
+   * with the adapter's name in their KV block keys. The simulator loads no weights.
+   */
+  public EngineSettings enableLora(boolean v) {
+    enableLora = v;
+    return this;
+  }
+
+  /** An adapter served from the start (vLLM's --lora-modules name=path); enables LoRA. */
+  public EngineSettings loraModule(String name, String path) {
+    loraModules.put(name, path);
+    enableLora = true;
+    return this;
+  }
+
+  /** Adapters one batch may use at most (vLLM's --max-loras, default 1). */
+  public EngineSettings maxLoras(int v) {
+    maxLoras = v;
+    return this;
+  }
+
+  /**
+   * Allows /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's
+   * VLLM_ALLOW_RUNTIME_LORA_UPDATING=True).
+   */
+  public EngineSettings runtimeLoraUpdating(boolean v) {
+    runtimeLoraUpdating = v;
     return this;
   }
 

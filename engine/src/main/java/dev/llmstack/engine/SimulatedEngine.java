@@ -58,7 +58,8 @@ public final class SimulatedEngine implements AutoCloseable {
             s.eosProbability,
             s.kvEventsPort != null,
             profile.offloadBlocks(s.cpuOffloadGib),
-            profile.loadNanosPerToken());
+            profile.loadNanosPerToken(),
+            s.enableLora ? s.maxLoras : 0);
     this.tokenizer = ModelTokenizer.forModel(s.model, s.tokenizer);
     ModelPromptTokenizer prompts = new ModelPromptTokenizer(tokenizer);
     Map<String, String> cacheConfig = new LinkedHashMap<>();
@@ -84,6 +85,12 @@ public final class SimulatedEngine implements AutoCloseable {
                 s.kvEventsMapEncoding ? KvEventCodec.Encoding.MAP : KvEventCodec.Encoding.ARRAY,
                 s.kvEventsByteHashes ? KvEventCodec.HashForm.BYTES : KvEventCodec.HashForm.INT64,
                 10_000);
+    if (s.enableLora) {
+      if (s.maxLoras < 1) {
+        throw new IllegalArgumentException("--max-loras must be at least 1");
+      }
+      metrics.enableLoraInfo(s.maxLoras);
+    }
     this.core = new EngineCore(config, new RooflineModel(profile), prompts, new Observer());
     this.driver = new RealTimeDriver(core, s.timeScale, "engine-" + s.port).start();
     metrics.counterCallback(
@@ -104,7 +111,7 @@ public final class SimulatedEngine implements AutoCloseable {
     this.server =
         new EngineServer(
             opts,
-            new ServedModel(s.model, maxModelLen, prompts),
+            new ServedModel(s.model, maxModelLen, prompts, s.loraModules, s.runtimeLoraUpdating),
             driver,
             new MetricsWriter() {
               @Override
@@ -148,6 +155,11 @@ public final class SimulatedEngine implements AutoCloseable {
     @Override
     public void onPreemption() {
       metrics.preempted();
+    }
+
+    @Override
+    public void onLoras(List<String> running, List<String> waiting) {
+      metrics.loras(running, waiting);
     }
 
     @Override

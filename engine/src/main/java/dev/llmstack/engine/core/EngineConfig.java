@@ -16,6 +16,7 @@ package dev.llmstack.engine.core;
  *     used out first); 0 for none
  * @param loadNanosPerToken time to bring one token's KV from CPU back to GPU memory (KV bytes per
  *     token over the host-to-device bandwidth)
+ * @param maxLoras LoRA adapters one batch may use at most [max_loras]; 0 when LoRA is off
  */
 public record EngineConfig(
     int numGpuBlocks,
@@ -27,7 +28,8 @@ public record EngineConfig(
     double eosProbability,
     boolean kvEvents,
     int cpuOffloadBlocks,
-    double loadNanosPerToken) {
+    double loadNanosPerToken,
+    int maxLoras) {
 
   /**
    * A profile's engine as vLLM would size it (its KV blocks, batch limits and context length), with
@@ -45,7 +47,34 @@ public record EngineConfig(
         0.0,
         kvEvents,
         profile.offloadBlocks(cpuOffloadGib),
-        profile.loadNanosPerToken());
+        profile.loadNanosPerToken(),
+        0);
+  }
+
+  /** Without LoRA adapters. */
+  public EngineConfig(
+      int numGpuBlocks,
+      int blockSize,
+      int maxNumSeqs,
+      int maxNumBatchedTokens,
+      int maxModelLen,
+      boolean enablePrefixCaching,
+      double eosProbability,
+      boolean kvEvents,
+      int cpuOffloadBlocks,
+      double loadNanosPerToken) {
+    this(
+        numGpuBlocks,
+        blockSize,
+        maxNumSeqs,
+        maxNumBatchedTokens,
+        maxModelLen,
+        enablePrefixCaching,
+        eosProbability,
+        kvEvents,
+        cpuOffloadBlocks,
+        loadNanosPerToken,
+        0);
   }
 
   /** Without a CPU offload tier. */
@@ -67,6 +96,7 @@ public record EngineConfig(
         enablePrefixCaching,
         eosProbability,
         kvEvents,
+        0,
         0,
         0);
   }
@@ -93,6 +123,9 @@ public record EngineConfig(
     }
     if (cpuOffloadBlocks < 0 || loadNanosPerToken < 0) {
       throw new IllegalArgumentException("CPU offload size and load time must not be negative");
+    }
+    if (maxLoras < 0) {
+      throw new IllegalArgumentException("max_loras must not be negative");
     }
     if (eosProbability < 0 || eosProbability > 1) {
       throw new IllegalArgumentException("eos probability must be in [0, 1]");

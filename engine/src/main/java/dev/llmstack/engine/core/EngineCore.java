@@ -162,8 +162,21 @@ public final class EngineCore {
     }
 
     // Then waiting sequences, unless this step had to preempt (vLLM does the same).
+    List<String> batchLoras = config.maxLoras() > 0 ? lorasOf(running) : null;
+    List<Sequence> skipped = null;
     while (!preempted && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
       Sequence seq = waiting.peekFirst();
+      String lora = seq.loraName();
+      if (lora != null && batchLoras != null && !batchLoras.contains(lora)) {
+        if (batchLoras.size() >= config.maxLoras()) {
+          // vLLM: a batch uses at most max_loras adapters; this request waits, the next may go.
+          if (skipped == null) {
+            skipped = new ArrayList<>();
+          }
+          skipped.add(waiting.pollFirst());
+          continue;
+        }
+      }
       int hitBlocks = kv.lookupPrefix(seq);
       // Blocks past the GPU hit that the CPU offload tier holds are loaded instead of recomputed.
       int cpuBlocks = kv.lookupOffloaded(seq, hitBlocks);
@@ -185,8 +198,16 @@ public final class EngineCore {
       loadedTokens += (long) cpuBlocks * config.blockSize();
       seq.status = Sequence.Status.RUNNING;
       running.add(seq);
+      if (lora != null && batchLoras != null && !batchLoras.contains(lora)) {
+        batchLoras.add(lora);
+      }
       schedule(seq, n);
       budget -= n;
+    }
+    if (skipped != null) {
+      for (int i = skipped.size() - 1; i >= 0; i--) {
+        waiting.addFirst(skipped.get(i)); // back at the head, in their order
+      }
     }
 
     if (numScheduled == 0) {
@@ -232,6 +253,19 @@ public final class EngineCore {
     }
     publishKvEvents(now);
     observer.onStep(running.size(), waiting.size(), kv.usage(), tokensInStep);
+    if (config.maxLoras() > 0) {
+      observer.onLoras(lorasOf(running), lorasOf(waiting));
+    }
+  }
+
+  private static List<String> lorasOf(Iterable<Sequence> seqs) {
+    List<String> loras = new ArrayList<>(4);
+    for (Sequence s : seqs) {
+      if (s.loraName() != null && !loras.contains(s.loraName())) {
+        loras.add(s.loraName());
+      }
+    }
+    return loras;
   }
 
   private void schedule(Sequence seq, int n) {

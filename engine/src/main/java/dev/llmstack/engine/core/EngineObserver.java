@@ -15,6 +15,12 @@ public interface EngineObserver {
   /** A sequence was looked up in the prefix cache: tokens queried and tokens hit. */
   default void onPrefixLookup(long queryTokens, long hitTokens) {}
 
+  /**
+   * A step ended on an engine with LoRA enabled: the adapters its running batch and its waiting
+   * queue use (vllm:lora_requests_info).
+   */
+  default void onLoras(List<String> running, List<String> waiting) {}
+
   default void onPreemption() {}
 
   default void onFirstToken(Sequence seq, long ttftNanos) {}

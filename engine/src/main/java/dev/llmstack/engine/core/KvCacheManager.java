@@ -21,7 +21,18 @@ public final class KvCacheManager {
 
   /** Receives prefix-cache changes, in the order they happen (the KV-event stream). */
   public interface CacheListener {
-    void onBlockCached(long key, long parentKey, int[] tokens, int offset, int blockSize);
+    /**
+     * A block became cached. {@code loraName} and {@code cacheSalt} are the extra keys of the
+     * request that computed it (null when absent; the salt only matters for a chain's first block).
+     */
+    void onBlockCached(
+        long key,
+        long parentKey,
+        int[] tokens,
+        int offset,
+        int blockSize,
+        String loraName,
+        String cacheSalt);
 
     void onBlockEvicted(long key);
 
@@ -29,7 +40,13 @@ public final class KvCacheManager {
 
     /** A block was copied to the CPU offload tier. */
     default void onBlockOffloaded(
-        long key, long parentKey, int[] tokens, int offset, int blockSize) {}
+        long key,
+        long parentKey,
+        int[] tokens,
+        int offset,
+        int blockSize,
+        String loraName,
+        String cacheSalt) {}
 
     /** A block left the CPU offload tier. */
     default void onOffloadEvicted(long key) {}
@@ -158,14 +175,15 @@ public final class KvCacheManager {
   }
 
   /** Write-through: a block newly cached in GPU memory is kept in CPU memory too. */
-  private void offload(long k, long parent, int[] tokens, int offset) {
+  private void offload(long k, long parent, Sequence seq, int offset) {
     if (offloaded == null) {
       return;
     }
     if (!offloaded.addAndMoveToLast(k)) {
       return; // already there (loaded back from CPU): now most recently used
     }
-    listener.onBlockOffloaded(k, parent, tokens, offset, blockSize);
+    listener.onBlockOffloaded(
+        k, parent, seq.tokenArray(), offset, blockSize, seq.loraName(), seq.cacheSalt());
     if (offloaded.size() > offloadCapacity) {
       listener.onOffloadEvicted(offloaded.removeFirstLong());
     }
@@ -242,8 +260,9 @@ public final class KvCacheManager {
         key[b] = k;
         cached.put(k, b);
         long parent = i == 0 ? BlockHasher.ROOT : keys[i - 1];
-        listener.onBlockCached(k, parent, seq.tokenArray(), i * blockSize, blockSize);
-        offload(k, parent, seq.tokenArray(), i * blockSize);
+        listener.onBlockCached(
+            k, parent, seq.tokenArray(), i * blockSize, blockSize, seq.loraName(), seq.cacheSalt());
+        offload(k, parent, seq, i * blockSize);
       }
     }
     seq.numCachedBlocksRegistered = full;

@@ -1,6 +1,7 @@
 package dev.llmstack.engine.core;
 
 import dev.llmstack.protocol.kvevents.KvEvent;
+import dev.llmstack.protocol.prefix.BlockHasher;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
   private long storedParent;
   private int storedBlockSize;
   private String storedMedium = GPU;
+  private String storedLora;
+  private String storedRootSalt;
   private final LongArrayList removedKeys = new LongArrayList();
   private String removedMedium = GPU;
   private final boolean enabled;
@@ -31,13 +34,27 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
   }
 
   @Override
-  public void onBlockCached(long key, long parentKey, int[] tokens, int offset, int blockSize) {
-    stored(GPU, key, parentKey, tokens, offset, blockSize);
+  public void onBlockCached(
+      long key,
+      long parentKey,
+      int[] tokens,
+      int offset,
+      int blockSize,
+      String loraName,
+      String cacheSalt) {
+    stored(GPU, key, parentKey, tokens, offset, blockSize, loraName, cacheSalt);
   }
 
   @Override
-  public void onBlockOffloaded(long key, long parentKey, int[] tokens, int offset, int blockSize) {
-    stored(CPU, key, parentKey, tokens, offset, blockSize);
+  public void onBlockOffloaded(
+      long key,
+      long parentKey,
+      int[] tokens,
+      int offset,
+      int blockSize,
+      String loraName,
+      String cacheSalt) {
+    stored(CPU, key, parentKey, tokens, offset, blockSize, loraName, cacheSalt);
   }
 
   @Override
@@ -51,7 +68,14 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
   }
 
   private void stored(
-      String medium, long key, long parentKey, int[] tokens, int offset, int blockSize) {
+      String medium,
+      long key,
+      long parentKey,
+      int[] tokens,
+      int offset,
+      int blockSize,
+      String loraName,
+      String cacheSalt) {
     if (!enabled) {
       return;
     }
@@ -65,6 +89,9 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
       storedParent = parentKey;
       storedBlockSize = blockSize;
       storedMedium = medium;
+      storedLora = loraName;
+      // vLLM's extra keys: the LoRA name on every block, the salt on a request's first block.
+      storedRootSalt = parentKey == BlockHasher.ROOT ? cacheSalt : null;
     }
     storedKeys.add(key);
     storedTokens.addElements(storedTokens.size(), tokens, offset, blockSize);
@@ -108,8 +135,7 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
     if (storedKeys.isEmpty()) {
       return;
     }
-    Long parent =
-        storedParent == dev.llmstack.protocol.prefix.BlockHasher.ROOT ? null : storedParent;
+    Long parent = storedParent == BlockHasher.ROOT ? null : storedParent;
     events.add(
         new KvEvent.BlockStored(
             storedKeys.toLongArray(),
@@ -118,9 +144,29 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
             storedBlockSize,
             null,
             storedMedium,
-            null));
+            storedLora,
+            extraKeys(storedKeys.size())));
     storedKeys.clear();
     storedTokens.clear();
+  }
+
+  /** Per-block extra keys as newer vLLM sends them, or null when no block has any. */
+  private List<List<Object>> extraKeys(int blocks) {
+    if (storedLora == null && storedRootSalt == null) {
+      return null;
+    }
+    List<List<Object>> out = new ArrayList<>(blocks);
+    for (int i = 0; i < blocks; i++) {
+      List<Object> keys = new ArrayList<>(2);
+      if (storedLora != null) {
+        keys.add(storedLora);
+      }
+      if (i == 0 && storedRootSalt != null) {
+        keys.add(storedRootSalt);
+      }
+      out.add(keys.isEmpty() ? null : keys);
+    }
+    return out;
   }
 
   private void flushRemoved() {

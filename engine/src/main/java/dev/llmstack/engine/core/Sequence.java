@@ -21,6 +21,8 @@ public final class Sequence {
   private final int promptLength;
   private final SamplingSpec sampling;
   private final SequenceListener listener;
+  private final String loraName;
+  private final String cacheSalt;
   private final long loraKey;
   private final long saltKey;
   private final long arrivalNanos;
@@ -64,6 +66,8 @@ public final class Sequence {
     this.promptLength = promptTokens.length;
     this.sampling = sampling;
     this.listener = listener;
+    this.loraName = loraName;
+    this.cacheSalt = cacheSalt;
     this.loraKey = BlockHasher.stringKey(loraName);
     this.saltKey = BlockHasher.stringKey(cacheSalt);
     this.arrivalNanos = arrivalNanos;
@@ -158,12 +162,13 @@ public final class Sequence {
     return tokens;
   }
 
-  long loraKey() {
-    return loraKey;
+  /** The LoRA adapter serving this request, or null for the base model. */
+  public String loraName() {
+    return loraName;
   }
 
-  long saltKey() {
-    return saltKey;
+  String cacheSalt() {
+    return cacheSalt;
   }
 
   void appendToken(int token) {

@@ -247,6 +247,45 @@ public final class EngineMetrics {
         .labelValues(model, engine);
   }
 
+  private Gauge loraInfo;
+  private String loraMax;
+  private String[] loraLabels;
+
+  /**
+   * Turns on {@code vllm:lora_requests_info} (an engine serving LoRA adapters): a gauge whose value
+   * is the time of the last change and whose labels name the adapters in use.
+   */
+  public void enableLoraInfo(int maxLoras) {
+    loraMax = Integer.toString(maxLoras);
+    loraInfo =
+        Gauge.builder()
+            .name("vllm:lora_requests_info")
+            .help("Running stats on lora requests.")
+            .labelNames("max_lora", "waiting_lora_adapters", "running_lora_adapters")
+            .withoutExemplars()
+            .register(registry);
+    loras(List.of(), List.of());
+  }
+
+  /**
+   * The adapters of the running batch and the waiting queue after a step. vLLM adds a series per
+   * label combination it ever saw; we keep only the current one (the newest timestamp is what
+   * readers take), so the series count stays bounded by one.
+   */
+  public void loras(List<String> running, List<String> waiting) {
+    String r = String.join(",", running);
+    String w = String.join(",", waiting);
+    String[] labels = loraLabels;
+    if (labels != null && labels[1].equals(w) && labels[2].equals(r)) {
+      return;
+    }
+    if (labels != null) {
+      loraInfo.remove(labels);
+    }
+    loraLabels = new String[] {loraMax, w, r};
+    loraInfo.labelValues(loraLabels).set(System.currentTimeMillis() / 1000.0);
+  }
+
   /** The scheduler's state after a step; kvUsage is the fraction of KV blocks in use (0..1). */
   public void setQueueState(int numRunning, int numWaiting, double kvCacheUsage) {
     running.set(numRunning);

@@ -125,6 +125,11 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
             }
           }
         }
+        case "/v1/load_lora_adapter", "/v1/unload_lora_adapter" -> {
+          if (requirePost(ctx, keepAlive, m)) {
+            loraAdapter(ctx, keepAlive, req, path.equals("/v1/load_lora_adapter"));
+          }
+        }
         case "/admin/faults" -> faults(ctx, keepAlive, m, req);
         default -> send(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, NOT_FOUND);
       }
@@ -146,10 +151,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     }
     String headerId = req.headers().get("X-Request-Id");
     GenerationRequest gr = GenerationRequestParser.parse(parse(req), chat, headerId);
-    ServedModel model = server.model();
-    if (gr.model() != null && !gr.model().equals(model.name())) {
-      throw new OpenAiException(OpenAiError.modelNotFound(gr.model()));
-    }
+    String lora = server.model().loraFor(gr.model());
     server.inFlight().incrementAndGet();
     try {
       server
@@ -157,7 +159,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
           .execute(
               () -> {
                 try {
-                  startGeneration(ctx, keepAlive, gr, headerId);
+                  startGeneration(ctx, keepAlive, gr, headerId, lora);
                 } catch (OpenAiException e) {
                   done();
                   ctx.executor().execute(() -> sendError(ctx, keepAlive, e.error()));
@@ -179,7 +181,11 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
 
   /** Runs on a tokenizer thread: tokenize, check lengths, hand the sequence to the engine. */
   private void startGeneration(
-      ChannelHandlerContext ctx, boolean keepAlive, GenerationRequest gr, String headerId) {
+      ChannelHandlerContext ctx,
+      boolean keepAlive,
+      GenerationRequest gr,
+      String headerId,
+      String lora) {
     ServedModel model = server.model();
     PromptTokenizer tok = model.tokenizer();
     int[] prompt;
@@ -246,6 +252,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
             server.options().promptTokensDetails(),
             headerId,
             echo,
+            lora,
             server::onTokenGenerated,
             this::done);
     String requestId = gr.requestId() != null ? gr.requestId() : ex.id();
@@ -254,7 +261,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
             requestId,
             prompt,
             gr.sampling(maxTokens),
-            null,
+            lora,
             gr.cacheSalt(),
             server.driver().now(),
             ex);
@@ -286,18 +293,28 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     ObjectNode root = JSON.createObjectNode();
     root.put("object", "list");
     ArrayNode data = root.putArray("data");
+    card(data, model.name(), model.name(), null, model.maxModelLen(), model.created());
+    // vLLM lists each LoRA adapter as a card of its own: root is its path, parent the base model.
+    model.adapters().entrySet().stream()
+        .sorted(java.util.Map.Entry.comparingByKey())
+        .forEach(a -> card(data, a.getKey(), a.getValue(), model.name(), null, model.created()));
+    return root.toString();
+  }
+
+  private static void card(
+      ArrayNode data, String id, String root, String parent, Integer maxModelLen, long created) {
     ObjectNode card = data.addObject();
-    card.put("id", model.name());
+    card.put("id", id);
     card.put("object", "model");
-    card.put("created", model.created());
+    card.put("created", created);
     card.put("owned_by", "vllm");
-    card.put("root", model.name());
-    card.putNull("parent");
-    card.put("max_model_len", model.maxModelLen());
+    card.put("root", root);
+    card.put("parent", parent);
+    card.put("max_model_len", maxModelLen);
     ObjectNode perm = card.putArray("permission").addObject();
-    perm.put("id", "modelperm-" + UUID.nameUUIDFromBytes(model.name().getBytes()).toString());
+    perm.put("id", "modelperm-" + UUID.nameUUIDFromBytes(id.getBytes()).toString());
     perm.put("object", "model_permission");
-    perm.put("created", model.created());
+    perm.put("created", created);
     perm.put("allow_create_engine", false);
     perm.put("allow_sampling", true);
     perm.put("allow_logprobs", true);
@@ -307,7 +324,50 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     perm.put("organization", "*");
     perm.putNull("group");
     perm.put("is_blocking", false);
-    return root.toString();
+  }
+
+  /**
+   * vLLM's /v1/load_lora_adapter and /v1/unload_lora_adapter (with
+   * VLLM_ALLOW_RUNTIME_LORA_UPDATING=True): a plain-text "Success: ..." on 200, OpenAI errors
+   * otherwise. The simulator reads no weights; the path is only shown in /v1/models.
+   */
+  private void loraAdapter(
+      ChannelHandlerContext ctx, boolean keepAlive, FullHttpRequest req, boolean load) {
+    ServedModel model = server.model();
+    if (!model.runtimeLoraUpdating()) {
+      send(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, NOT_FOUND);
+      return;
+    }
+    JsonNode body = parse(req);
+    String name = body == null ? null : GenerationRequestParser.optString(body, "lora_name");
+    String path = body == null ? null : GenerationRequestParser.optString(body, "lora_path");
+    if (name == null || name.isEmpty() || (load && (path == null || path.isEmpty()))) {
+      throw new OpenAiException(
+          OpenAiError.badRequest(
+              load
+                  ? "Both 'lora_name' and 'lora_path' must be provided."
+                  : "'lora_name' needs to be provided to unload a LoRA adapter."));
+    }
+    if (load && !model.loadAdapter(name, path)) {
+      throw new OpenAiException(
+          OpenAiError.badRequest("The lora adapter '" + name + "' has already been loaded."));
+    }
+    if (!load && !model.unloadAdapter(name)) {
+      throw new OpenAiException(
+          new OpenAiError(
+              404, "NotFoundError", "The lora adapter '" + name + "' cannot be found.", null));
+    }
+    String text =
+        load
+            ? "Success: LoRA adapter '" + name + "' added successfully."
+            : "Success: LoRA adapter '" + name + "' removed successfully.";
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.OK,
+            Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
+    finish(ctx, keepAlive, resp);
   }
 
   private String tokenize(JsonNode body) {
@@ -371,10 +431,7 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
   }
 
   private void checkModel(JsonNode body) {
-    String model = GenerationRequestParser.optString(body, "model");
-    if (model != null && !model.equals(server.model().name())) {
-      throw new OpenAiException(OpenAiError.modelNotFound(model));
-    }
+    server.model().loraFor(GenerationRequestParser.optString(body, "model"));
   }
 
   private void metrics(ChannelHandlerContext ctx, boolean keepAlive) {

@@ -64,6 +64,7 @@ final class GenerationExchange implements SequenceListener {
   private byte[] chunkPrefix;
   private final byte[] nullFinish;
   private Sequence seq;
+  private final byte[] quotedModel;
 
   GenerationExchange(
       ChannelHandlerContext ctx,
@@ -74,9 +75,12 @@ final class GenerationExchange implements SequenceListener {
       boolean promptTokensDetails,
       String requestIdHeader,
       String echoText,
+      String loraName,
       Runnable onTokenTap,
       Runnable onDone) {
     this.ctx = ctx;
+    // vLLM names the adapter, not the base model, in the responses of a LoRA request.
+    this.quotedModel = loraName == null ? model.quotedName() : ServedModel.jsonString(loraName);
     this.keepAlive = keepAlive;
     this.request = request;
     this.model = model;
@@ -268,7 +272,7 @@ final class GenerationExchange implements SequenceListener {
     sb.append("{\"id\":\"").append(id).append("\",\"object\":\"");
     sb.append(request.chat() ? "chat.completion" : "text_completion");
     sb.append("\",\"created\":").append(created).append(",\"model\":");
-    sb.append(new String(model.quotedName(), StandardCharsets.UTF_8));
+    sb.append(new String(quotedModel, StandardCharsets.UTF_8));
     sb.append(",\"choices\":[{\"index\":0,");
     if (request.chat()) {
       sb.append("\"message\":{\"role\":\"assistant\",\"content\":").append(content);
@@ -356,7 +360,7 @@ final class GenerationExchange implements SequenceListener {
             + "\",\"created\":"
             + created
             + ",\"model\":"
-            + new String(model.quotedName(), StandardCharsets.UTF_8)
+            + new String(quotedModel, StandardCharsets.UTF_8)
             + ",");
   }
 

@@ -252,6 +252,72 @@ class EngineCoreTest {
     assertThat(events.get(events.size() - 1)).isInstanceOf(KvEvent.AllBlocksCleared.class);
   }
 
+  private static Sequence loraSeq(String id, int[] prompt, String lora, String salt) {
+    return new Sequence(
+        id, prompt, new SamplingSpec(4, 0, true, 7L, null), lora, salt, 0, SequenceListener.NONE);
+  }
+
+  @Test
+  void kvEventsCarryTheLoraNameAndPerBlockExtraKeys() {
+    EngineCore core = core(100, 8, 512);
+    VirtualTimeDriver driver = new VirtualTimeDriver();
+    VirtualTimeDriver.Engine e = driver.addEngine(core);
+    e.submit(loraSeq("a", prompt(0, 48), "sql-lora", "tenant-1"));
+    driver.run();
+    KvEvent.BlockStored stored = (KvEvent.BlockStored) events.get(0);
+    assertThat(stored.loraName()).isEqualTo("sql-lora");
+    // vLLM's order: LoRA name, then the salt on the request's first block only.
+    assertThat(stored.extraKeys())
+        .containsExactly(List.of("sql-lora", "tenant-1"), List.of("sql-lora"), List.of("sql-lora"));
+    events.clear();
+    e.submit(seq("b", prompt(1000, 48), 1));
+    driver.run();
+    KvEvent.BlockStored plain = (KvEvent.BlockStored) events.get(0);
+    assertThat(plain.loraName()).isNull();
+    assertThat(plain.extraKeys()).isNull(); // nothing extra: the field is left out, as before
+  }
+
+  @Test
+  void adaptersDoNotShareCachedBlocksWithTheBaseModel() {
+    EngineCore core = core(100, 8, 512);
+    VirtualTimeDriver driver = new VirtualTimeDriver();
+    VirtualTimeDriver.Engine e = driver.addEngine(core);
+    e.submit(seq("base", prompt(0, 100), 1));
+    driver.run();
+    Sequence lora = loraSeq("lora", prompt(0, 100), "sql-lora", null);
+    e.submit(lora);
+    driver.run();
+    assertThat(lora.numCachedTokens()).isZero();
+    Sequence again = loraSeq("again", prompt(0, 100), "sql-lora", null);
+    e.submit(again);
+    driver.run();
+    assertThat(again.numCachedTokens()).isEqualTo(96);
+  }
+
+  @Test
+  void aBatchUsesAtMostMaxLorasAdapters() {
+    EngineConfig cfg = new EngineConfig(200, 16, 8, 4096, 200 * 16, true, 0.0, false, 0, 0, 1);
+    EngineCore core = new EngineCore(cfg, PERF, new TestVocabulary(), EngineObserver.NONE);
+    VirtualTimeDriver driver = new VirtualTimeDriver();
+    VirtualTimeDriver.Engine e = driver.addEngine(core);
+    Sequence a1 = loraSeq("a1", prompt(0, 32), "lora-a", null);
+    Sequence b1 = loraSeq("b1", prompt(100, 32), "lora-b", null);
+    Sequence a2 = loraSeq("a2", prompt(200, 32), "lora-a", null);
+    Sequence base = seq("base", prompt(300, 32), 4);
+    for (Sequence s : List.of(a1, b1, a2, base)) {
+      e.submit(s);
+    }
+    driver.run();
+    // a1 starts alone (the engine steps as soon as it arrives). With max_loras=1, lora-b's request
+    // then waits while lora-a's run, and a2 and the base model's request go ahead of it.
+    assertThat(a2.firstScheduledNanos()).isEqualTo(base.firstScheduledNanos());
+    assertThat(b1.firstScheduledNanos())
+        .isGreaterThan(a2.firstScheduledNanos())
+        .isGreaterThanOrEqualTo(a1.finishNanos())
+        .isGreaterThanOrEqualTo(a2.finishNanos());
+    assertThat(b1.status()).isEqualTo(Sequence.Status.FINISHED);
+  }
+
   /**
    * Runs {@code p} (160 tokens, 10 full blocks) once, then three other prompts that overflow a
    * 24-block GPU cache and evict {@code p}'s blocks from GPU memory.

@@ -9,7 +9,13 @@ import java.util.List;
  */
 public sealed interface KvEvent {
 
-  /** Full blocks became cached. {@code tokenIds} holds the tokens of all blocks, concatenated. */
+  /**
+   * Full blocks became cached. {@code tokenIds} holds the tokens of all blocks, concatenated.
+   * {@code extraKeys} (newer vLLM; null when absent) has one entry per block: the extra keys hashed
+   * into that block (LoRA name, multimodal items, cache salt on a chain's first block, prompt
+   * embedding hashes) as a list of msgpack values (String, Long, Double, Boolean, byte[], nested
+   * List), or null for a block without any. {@link ExtraKeys} reads the ones routing needs.
+   */
   record BlockStored(
       long[] blockHashes,
       Long parentBlockHash,
@@ -17,8 +23,22 @@ public sealed interface KvEvent {
       int blockSize,
       Integer loraId,
       String medium,
-      String loraName)
-      implements KvEvent {}
+      String loraName,
+      List<List<Object>> extraKeys)
+      implements KvEvent {
+
+    /** An event without per-block extra keys (released vLLM versions send none). */
+    public BlockStored(
+        long[] blockHashes,
+        Long parentBlockHash,
+        int[] tokenIds,
+        int blockSize,
+        Integer loraId,
+        String medium,
+        String loraName) {
+      this(blockHashes, parentBlockHash, tokenIds, blockSize, loraId, medium, loraName, null);
+    }
+  }
 
   /** Blocks were evicted from the cache. */
   record BlockRemoved(long[] blockHashes, String medium) implements KvEvent {}

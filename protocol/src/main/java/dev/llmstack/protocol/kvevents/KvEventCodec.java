@@ -65,9 +65,11 @@ public final class KvEventCodec {
       throws IOException {
     switch (e) {
       case KvEvent.BlockStored s -> {
-        boolean loraName = s.loraName() != null;
+        boolean extra = s.extraKeys() != null;
+        boolean loraName = s.loraName() != null || extra;
         if (enc == Encoding.ARRAY) {
-          p.packArrayHeader(loraName ? 8 : 7).packString("BlockStored");
+          // Positional: lora_name must be present (nil) when extra_keys follows it.
+          p.packArrayHeader(extra ? 9 : loraName ? 8 : 7).packString("BlockStored");
           hashes(p, s.blockHashes(), hf);
           nullableHash(p, s.parentBlockHash(), hf);
           tokens(p, s.tokenIds());
@@ -75,10 +77,13 @@ public final class KvEventCodec {
           nullableInt(p, s.loraId());
           nullableString(p, s.medium());
           if (loraName) {
-            p.packString(s.loraName());
+            nullableString(p, s.loraName());
+          }
+          if (extra) {
+            extraKeys(p, s.extraKeys());
           }
         } else {
-          p.packMapHeader(loraName ? 8 : 7);
+          p.packMapHeader(7 + (s.loraName() != null ? 1 : 0) + (extra ? 1 : 0));
           p.packString("type").packString("BlockStored");
           p.packString("block_hashes");
           hashes(p, s.blockHashes(), hf);
@@ -91,8 +96,12 @@ public final class KvEventCodec {
           nullableInt(p, s.loraId());
           p.packString("medium");
           nullableString(p, s.medium());
-          if (loraName) {
+          if (s.loraName() != null) {
             p.packString("lora_name").packString(s.loraName());
+          }
+          if (extra) {
+            p.packString("extra_keys");
+            extraKeys(p, s.extraKeys());
           }
         }
       }
@@ -155,6 +164,34 @@ public final class KvEventCodec {
       p.packNil();
     } else {
       hash(p, x, hf);
+    }
+  }
+
+  private static void extraKeys(MessageBufferPacker p, List<List<Object>> perBlock)
+      throws IOException {
+    p.packArrayHeader(perBlock.size());
+    for (List<Object> keys : perBlock) {
+      value(p, keys);
+    }
+  }
+
+  /** One msgpack value of an extra-keys tuple (the types {@link #value(MessageUnpacker)} reads). */
+  private static void value(MessageBufferPacker p, Object v) throws IOException {
+    switch (v) {
+      case null -> p.packNil();
+      case String s -> p.packString(s);
+      case Long l -> p.packLong(l);
+      case Integer i -> p.packInt(i);
+      case Double d -> p.packDouble(d);
+      case Boolean b -> p.packBoolean(b);
+      case byte[] b -> p.packBinaryHeader(b.length).writePayload(b);
+      case List<?> l -> {
+        p.packArrayHeader(l.size());
+        for (Object x : l) {
+          value(p, x);
+        }
+      }
+      default -> throw new IllegalArgumentException("extra key of type " + v.getClass());
     }
   }
 
@@ -252,8 +289,11 @@ public final class KvEventCodec {
           Integer loraId = n > 5 ? nullableIntValue(u) : null;
           String medium = n > 6 ? nullableStringValue(u) : null;
           String loraName = n > 7 ? nullableStringValue(u) : null;
-          read = Math.min(n, 8);
-          e = new KvEvent.BlockStored(hashes, parent, tokens, blockSize, loraId, medium, loraName);
+          List<List<Object>> extra = n > 8 ? extraKeysValue(u) : null;
+          read = Math.min(n, 9);
+          e =
+              new KvEvent.BlockStored(
+                  hashes, parent, tokens, blockSize, loraId, medium, loraName, extra);
         }
         case "BlockRemoved" -> {
           long[] hashes = hashList(u);
@@ -279,6 +319,7 @@ public final class KvEventCodec {
       Integer loraId = null;
       String medium = null;
       String loraName = null;
+      List<List<Object>> extra = null;
       for (int i = 0; i < n; i++) {
         String k = u.unpackString();
         switch (k) {
@@ -290,6 +331,7 @@ public final class KvEventCodec {
           case "lora_id" -> loraId = nullableIntValue(u);
           case "medium" -> medium = nullableStringValue(u);
           case "lora_name" -> loraName = nullableStringValue(u);
+          case "extra_keys" -> extra = extraKeysValue(u);
           default -> u.skipValue();
         }
       }
@@ -298,7 +340,8 @@ public final class KvEventCodec {
       }
       return switch (type) {
         case "BlockStored" ->
-            new KvEvent.BlockStored(hashes, parent, tokens, blockSize, loraId, medium, loraName);
+            new KvEvent.BlockStored(
+                hashes, parent, tokens, blockSize, loraId, medium, loraName, extra);
         case "BlockRemoved" -> new KvEvent.BlockRemoved(hashes, medium);
         case "AllBlocksCleared" -> new KvEvent.AllBlocksCleared();
         default -> null;
@@ -352,6 +395,55 @@ public final class KvEventCodec {
       out[i] = u.unpackInt();
     }
     return out;
+  }
+
+  /** {@code list[tuple | None] | None}: one entry per block. */
+  private static List<List<Object>> extraKeysValue(MessageUnpacker u) throws IOException {
+    if (u.tryUnpackNil()) {
+      return null;
+    }
+    int n = u.unpackArrayHeader();
+    List<List<Object>> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      if (u.tryUnpackNil()) {
+        out.add(null);
+      } else if (u.getNextFormat().getValueType() == ValueType.ARRAY) {
+        @SuppressWarnings("unchecked")
+        List<Object> keys = (List<Object>) value(u);
+        out.add(keys);
+      } else {
+        out.add(java.util.Collections.singletonList(value(u))); // a bare value: a 1-tuple
+      }
+    }
+    return out;
+  }
+
+  /** A msgpack value as plain Java: String, Long, Double, Boolean, byte[], List or null. */
+  private static Object value(MessageUnpacker u) throws IOException {
+    MessageFormat f = u.getNextFormat();
+    return switch (f.getValueType()) {
+      case NIL -> {
+        u.unpackNil();
+        yield null;
+      }
+      case BOOLEAN -> u.unpackBoolean();
+      case INTEGER -> f == MessageFormat.UINT64 ? u.unpackBigInteger().longValue() : u.unpackLong();
+      case FLOAT -> u.unpackDouble();
+      case STRING -> u.unpackString();
+      case BINARY -> u.readPayload(u.unpackBinaryHeader());
+      case ARRAY -> {
+        int n = u.unpackArrayHeader();
+        List<Object> l = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+          l.add(value(u));
+        }
+        yield l;
+      }
+      default -> {
+        u.skipValue(); // maps and extension types carry nothing routing reads
+        yield null;
+      }
+    };
   }
 
   private static Integer nullableIntValue(MessageUnpacker u) throws IOException {

@@ -122,4 +122,83 @@ class KvEventCodecTest {
       }
     }
   }
+
+  /** Newer vLLM appends extra_keys (one tuple or nil per block) after lora_name. */
+  @Test
+  void decodesPerBlockExtraKeys() throws IOException {
+    MessageBufferPacker p = MessagePack.newDefaultBufferPacker();
+    p.packArrayHeader(2).packDouble(1);
+    p.packArrayHeader(1);
+    p.packArrayHeader(10).packString("BlockStored");
+    p.packArrayHeader(2).packLong(3).packLong(4);
+    p.packNil();
+    p.packArrayHeader(2).packInt(5).packInt(6);
+    p.packInt(1).packNil().packString("GPU").packString("sql-lora");
+    p.packArrayHeader(2);
+    p.packArrayHeader(3).packString("sql-lora");
+    p.packArrayHeader(2).packString("mm-hash").packInt(0);
+    p.packString("tenant-a");
+    p.packArrayHeader(1).packString("sql-lora");
+    p.packInt(0);
+    KvEvent.BlockStored s =
+        (KvEvent.BlockStored) KvEventCodec.decode(p.toByteArray()).events().get(0);
+    assertThat(s.extraKeys()).hasSize(2);
+    assertThat(s.extraKeys().get(0))
+        .containsExactly("sql-lora", List.of("mm-hash", 0L), "tenant-a");
+    assertThat(ExtraKeys.loraName(s)).isEqualTo("sql-lora");
+    assertThat(ExtraKeys.cacheSalt(s)).isEqualTo("tenant-a");
+  }
+
+  @Test
+  void roundTripsExtraKeysInBothLayouts() {
+    List<List<Object>> extra = new java.util.ArrayList<>();
+    extra.add(List.of("tenant-a"));
+    extra.add(null);
+    KvEvent.BlockStored stored =
+        new KvEvent.BlockStored(
+            new long[] {1, 2}, null, new int[] {7, 8}, 1, null, "GPU", null, extra);
+    for (KvEventCodec.Encoding e : KvEventCodec.Encoding.values()) {
+      KvEvent.Batch back =
+          KvEventCodec.decode(
+              KvEventCodec.encode(
+                  new KvEvent.Batch(0, List.of(stored), null), e, KvEventCodec.HashForm.INT64));
+      KvEvent.BlockStored s = (KvEvent.BlockStored) back.events().get(0);
+      assertThat(s.loraName()).as(e.name()).isNull();
+      assertThat(s.extraKeys()).as(e.name()).isEqualTo(extra);
+      assertThat(ExtraKeys.cacheSalt(s)).isEqualTo("tenant-a");
+      assertThat(ExtraKeys.loraName(s)).isNull();
+    }
+  }
+
+  @Test
+  void extraKeysTellLoraFromSalt() {
+    // A chain continuing a parent carries no salt; its strings are the LoRA name.
+    List<List<Object>> loraOnly = List.of(List.of("sql-lora"));
+    KvEvent.BlockStored child =
+        new KvEvent.BlockStored(new long[] {1}, 9L, new int[] {1}, 1, null, null, null, loraOnly);
+    assertThat(ExtraKeys.loraName(child)).isEqualTo("sql-lora");
+    assertThat(ExtraKeys.cacheSalt(child)).isNull();
+    // A single root block with one string: a salt, unless a LoRA id says the request had one.
+    KvEvent.BlockStored root =
+        new KvEvent.BlockStored(new long[] {1}, null, new int[] {1}, 1, null, null, null, loraOnly);
+    assertThat(ExtraKeys.loraName(root)).isNull();
+    assertThat(ExtraKeys.cacheSalt(root)).isEqualTo("sql-lora");
+    KvEvent.BlockStored withId =
+        new KvEvent.BlockStored(new long[] {1}, null, new int[] {1}, 1, 3, null, null, loraOnly);
+    assertThat(ExtraKeys.loraName(withId)).isEqualTo("sql-lora");
+    assertThat(ExtraKeys.cacheSalt(withId)).isNull();
+    // LoRA and salt on the first block, LoRA alone after it.
+    KvEvent.BlockStored both =
+        new KvEvent.BlockStored(
+            new long[] {1, 2},
+            null,
+            new int[] {1, 2},
+            1,
+            null,
+            null,
+            null,
+            List.of(List.of("sql-lora", "tenant-b"), List.of("sql-lora")));
+    assertThat(ExtraKeys.loraName(both)).isEqualTo("sql-lora");
+    assertThat(ExtraKeys.cacheSalt(both)).isEqualTo("tenant-b");
+  }
 }

@@ -86,6 +86,23 @@ public final class BackendRegistry {
   }
 
   /** Whether any engine (healthy or not) serves {@code model}. */
+  /**
+   * The base model of a LoRA adapter some engine serves (its /v1/models card names a parent), or
+   * null when {@code model} is a base model or unknown.
+   */
+  public String baseModelOf(String model) {
+    for (Backend b : backends.values()) {
+      com.fasterxml.jackson.databind.JsonNode card = b.modelCards().get(model);
+      if (card != null) {
+        String parent = card.path("parent").asText(null);
+        if (parent != null && !parent.isEmpty() && !parent.equals(model)) {
+          return parent;
+        }
+      }
+    }
+    return null;
+  }
+
   public boolean serves(String model) {
     for (Backend b : backends.values()) {
       if (b.models().contains(model)) {

@@ -1,5 +1,6 @@
 package dev.llmstack.router.kvindex;
 
+import dev.llmstack.protocol.kvevents.ExtraKeys;
 import dev.llmstack.protocol.kvevents.KvEvent;
 import dev.llmstack.protocol.prefix.BlockHasher;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
@@ -111,9 +112,12 @@ public final class KvBlockIndex {
       return; // not a chain we can re-hash
     }
     byte tier = tier(s.medium());
-    long lora = BlockHasher.stringKey(s.loraName());
+    // Our keys carry the same extra keys as the engine's hashes (LoRA on every block, the cache
+    // salt on a request's first block), so salted or adapter prompts match only their own kind.
+    long lora = BlockHasher.stringKey(ExtraKeys.loraName(s));
+    long salt = BlockHasher.stringKey(ExtraKeys.cacheSalt(s));
     for (int i = 0; i < s.blockHashes().length; i++) {
-      long extra = parent == BlockHasher.ROOT ? BlockHasher.extraKey(lora, 0) : lora;
+      long extra = parent == BlockHasher.ROOT ? BlockHasher.extraKey(lora, salt) : lora;
       long key = hasher.blockKey(parent, s.tokenIds(), i * hasher.blockSize(), extra);
       eb.keyOfHash.put(s.blockHashes()[i], key);
       int before = eb.tiers.get(key);

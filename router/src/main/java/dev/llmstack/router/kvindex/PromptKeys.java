@@ -48,20 +48,34 @@ public final class PromptKeys implements AutoCloseable {
     this.hasher = new BlockHasher(blockSize);
   }
 
-  /** The keys of a chat or completion body, or null when it cannot be tokenized. */
+  /** The keys of a chat or completion body for the base model, or null when it has none. */
   public Keys compute(String model, ByteBuf body, boolean chat) {
+    return compute(model, null, body, chat);
+  }
+
+  /**
+   * The keys of a chat or completion body, or null when it cannot be tokenized.
+   *
+   * @param model the base model, whose tokenizer and chat template the engine applies
+   * @param lora the LoRA adapter the request names, or null: vLLM hashes the adapter's name into
+   *     every block, so an adapter's prompts never share KV blocks with the base model's
+   */
+  public Keys compute(String model, String lora, ByteBuf body, boolean chat) {
     Optional<ModelTokenizer> tok = tokenizers.computeIfAbsent(model, this::load);
+    long loraKey = BlockHasher.stringKey(lora);
     try (InputStream in = new ByteBufInputStream(body.duplicate())) {
       JsonNode j = JSON.readTree(in);
       if (tok.isEmpty()) {
-        return characterKeys(j, chat);
+        return characterKeys(j, chat, loraKey);
       }
       int[] ids = chat ? chatIds(tok.get(), j) : promptIds(tok.get(), j);
       if (ids == null || ids.length == 0) {
         return null;
       }
       return new Keys(
-          hasher.chain(ids, ids.length, 0, saltKey(j)), ids.length, RouteRequest.KeySource.TOKENS);
+          hasher.chain(ids, ids.length, loraKey, saltKey(j)),
+          ids.length,
+          RouteRequest.KeySource.TOKENS);
     } catch (java.io.IOException | RuntimeException e) {
       return null; // the engine will answer the malformed request; routing just has no keys
     }
@@ -72,7 +86,7 @@ public final class PromptKeys implements AutoCloseable {
    * chained in blocks of {@link #CHARS_PER_BLOCK}. Prompts sharing a text prefix share leading
    * keys, which is all the approximate index needs; token ids given directly are used as they are.
    */
-  private Keys characterKeys(JsonNode j, boolean chat) {
+  private Keys characterKeys(JsonNode j, boolean chat, long loraKey) {
     StringBuilder text = new StringBuilder();
     if (chat) {
       JsonNode m = j.get("messages");
@@ -93,7 +107,9 @@ public final class PromptKeys implements AutoCloseable {
           ids[i] = p.get(i).asInt();
         }
         return new Keys(
-            hasher.chain(ids, ids.length, 0, 0), ids.length, RouteRequest.KeySource.TOKENS);
+            hasher.chain(ids, ids.length, loraKey, saltKey(j)),
+            ids.length,
+            RouteRequest.KeySource.TOKENS);
       }
       if (p == null || !(p.isTextual() || (p.isArray() && !p.isEmpty() && p.get(0).isTextual()))) {
         return null;
@@ -105,7 +121,7 @@ public final class PromptKeys implements AutoCloseable {
     }
     int[] chars = text.codePoints().toArray();
     return new Keys(
-        charHasher.chain(chars, chars.length, 0, saltKey(j)),
+        charHasher.chain(chars, chars.length, loraKey, saltKey(j)),
         Math.max(1, chars.length / 4),
         RouteRequest.KeySource.CHARACTERS);
   }

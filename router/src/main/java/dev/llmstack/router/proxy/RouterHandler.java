@@ -142,7 +142,12 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             .execute(
                 () -> {
                   long t0 = System.nanoTime();
-                  var keys = ca.keys().compute(m, req.content(), chat);
+                  // A LoRA adapter runs on its base model's tokenizer, with its name in the keys.
+                  String base = server.registry().baseModelOf(m);
+                  var keys =
+                      base == null
+                          ? ca.keys().compute(m, req.content(), chat)
+                          : ca.keys().compute(base, m, req.content(), chat);
                   server
                       .metrics()
                       .promptKeys(

@@ -123,6 +123,97 @@ class KvRoutingIT {
     }
   }
 
+  static SimulatedEngine loraEngine() throws Exception {
+    return SimulatedEngine.start(
+        EngineSettings.defaults()
+            .port(0)
+            .timeScale(20)
+            .maxModelLen(8192)
+            .kvEventsPort(0)
+            .kvReplayPort(0)
+            .loraModule("sql-lora", "/adapters/sql"));
+  }
+
+  /**
+   * A LoRA adapter's and a cache salt's blocks are the engine's own kind: the router's keys and the
+   * KV events' extra keys agree, so predictions stay exact when the same text arrives for the base
+   * model, the adapter and under a salt.
+   */
+  @Test
+  void adaptersAndSaltsOnlyMatchTheirOwnCachedBlocks() throws Exception {
+    try (SimulatedEngine a = loraEngine();
+        SimulatedEngine b = loraEngine();
+        Router r =
+            Router.start(
+                RouterSettings.defaults()
+                    .port(0)
+                    .backends(List.of(a.baseUrl(), b.baseUrl()))
+                    .policy("kv")
+                    .healthIntervalMs(200)
+                    .kvEndpoints(
+                        Map.of(
+                            a.baseUrl(), new String[] {a.kvEventsEndpoint(), a.kvReplayEndpoint()},
+                            b.baseUrl(),
+                                new String[] {b.kvEventsEndpoint(), b.kvReplayEndpoint()})))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (r.registry().candidates("sql-lora", System.nanoTime()).size() < 2
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(r.registry().baseModelOf("sql-lora")).isEqualTo(MODEL);
+      String system = "You translate questions into SQL for the billing database. ".repeat(50);
+      record Sent(String engine, int cached, String route) {}
+      java.util.function.BiFunction<String, String, Sent> ask =
+          (model, salt) -> {
+            Http.Reply reply =
+                Http.post(
+                    r.baseUrl() + "/v1/chat/completions",
+                    "{\"model\":\""
+                        + model
+                        + "\","
+                        + (salt == null ? "" : "\"cache_salt\":\"" + salt + "\",")
+                        + "\"messages\":[{\"role\":\"system\",\"content\":\""
+                        + system
+                        + "\"},{\"role\":\"user\",\"content\":\"total per customer\"}],"
+                        + "\"max_tokens\":2}");
+            assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+            try {
+              Thread.sleep(300); // the KV events reach the index
+            } catch (InterruptedException e) {
+              throw new AssertionError(e);
+            }
+            return new Sent(
+                reply.header("x-llmstack-engine"),
+                reply.json().at("/usage/prompt_tokens_details/cached_tokens").asInt(),
+                reply.header("x-llmstack-route"));
+          };
+      // The same text three ways. Each first request finds nothing cached, and the router, which
+      // sees the earlier ones' blocks in the index, must not predict a hit for it either.
+      Sent salted = ask.apply("sql-lora", "tenant-a");
+      Sent lora = ask.apply("sql-lora", null);
+      Sent base = ask.apply(MODEL, null);
+      for (Sent first : List.of(salted, lora, base)) {
+        assertThat(first.cached()).isZero();
+        assertThat(first.route()).startsWith("kv;miss=");
+      }
+      // Each kind, asked again, goes home, is predicted to hit, and hits.
+      assertThat(List.of(salted, lora, base))
+          .allSatisfy(
+              first -> {
+                String model = first == base ? MODEL : "sql-lora";
+                Sent again = ask.apply(model, first == salted ? "tenant-a" : null);
+                assertThat(again.engine()).isEqualTo(first.engine());
+                assertThat(again.cached()).isGreaterThan(500);
+                assertThat(again.route()).startsWith("kv;hit=" + again.cached() + "/");
+              });
+
+      // The router predicted every one of these: no hit where the engine found none.
+      String metrics = Http.get(r.baseUrl() + "/metrics").body();
+      assertThat(metricValue(metrics, "llmstack_router_cache_prediction_accuracy"))
+          .isGreaterThanOrEqualTo(0.95);
+    }
+  }
+
   static double metricValue(String text, String series) {
     for (String line : text.split("\n")) {
       if (line.startsWith(series + " ")) {

@@ -42,6 +42,51 @@ class KvBlockIndexTest {
   }
 
   @Test
+  void extraKeysFromEventsKeepSaltedAndAdapterBlocksApart() {
+    KvBlockIndex index = new KvBlockIndex(BS);
+    int[] prompt = tokens(100, 12);
+    long lora = BlockHasher.stringKey("sql-lora");
+    long salt = BlockHasher.stringKey("tenant-a");
+    // Engine "a" cached the prompt for a salted request to the adapter, in two events; engine "b"
+    // the same tokens for the base model without a salt.
+    index.apply(
+        "a",
+        batch(
+            new KvEvent.BlockStored(
+                new long[] {1, 2},
+                null,
+                tokens(100, 8),
+                BS,
+                null,
+                "GPU",
+                "sql-lora",
+                List.of(List.of("sql-lora", "tenant-a"), List.of("sql-lora")))));
+    index.apply(
+        "a",
+        batch(
+            new KvEvent.BlockStored(
+                new long[] {3},
+                2L,
+                tokens(108, 4),
+                BS,
+                null,
+                "GPU",
+                "sql-lora",
+                List.of(List.of("sql-lora")))));
+    index.apply("b", batch(stored(new long[] {7, 8, 9}, null, prompt, "GPU")));
+    long[] saltedLora = index.hasher().chain(prompt, 12, lora, salt);
+    long[] plain = index.hasher().chain(prompt, 12, 0, 0);
+    assertThat(index.prefixDepth("a", saltedLora, 3)).isEqualTo(3);
+    assertThat(index.prefixDepth("a", plain, 3)).isZero();
+    assertThat(index.prefixDepth("b", plain, 3)).isEqualTo(3);
+    assertThat(index.prefixDepth("b", saltedLora, 3)).isZero();
+    // Same adapter, other salt (or none): nothing shared.
+    assertThat(index.prefixDepth("a", index.hasher().chain(prompt, 12, lora, 0), 3)).isZero();
+    long[] otherSalt = index.hasher().chain(prompt, 12, lora, BlockHasher.stringKey("tenant-b"));
+    assertThat(index.prefixDepth("a", otherSalt, 3)).isZero();
+  }
+
+  @Test
   void depthsPerEngineAndRemovalsShortenThem() {
     KvBlockIndex index = new KvBlockIndex(BS);
     index.apply("a", batch(stored(new long[] {1, 2, 3}, null, tokens(0, 12), "GPU")));

@@ -61,6 +61,25 @@ class PromptKeysTest {
   }
 
   @Test
+  void aLoraAdapterGetsKeysOfItsOwn() {
+    ByteBuf body = Unpooled.copiedBuffer(completion(""), StandardCharsets.UTF_8);
+    try {
+      PromptKeys.Keys base = keys.compute(MODEL, body, false);
+      PromptKeys.Keys sql = keys.compute(MODEL, "sql-lora", body, false);
+      PromptKeys.Keys chat = keys.compute(MODEL, "chat-lora", body, false);
+      // The base model's tokenizer serves the adapter: same prompt length, other keys throughout.
+      assertThat(sql.promptTokens()).isEqualTo(base.promptTokens());
+      assertThat(sql.keys()).hasSameSizeAs(base.keys());
+      for (int i = 0; i < base.keys().length; i++) {
+        assertThat(sql.keys()[i]).isNotEqualTo(base.keys()[i]).isNotEqualTo(chat.keys()[i]);
+      }
+      assertThat(keys.compute(MODEL, "sql-lora", body, false).keys()).isEqualTo(sql.keys());
+    } finally {
+      body.release();
+    }
+  }
+
+  @Test
   void withoutATokenizerCharacterBlocksStandIn() {
     String model = "acme/unknown-model";
     String system = "You are a helpful assistant for the ACME company. ".repeat(20);
