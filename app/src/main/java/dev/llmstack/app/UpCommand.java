@@ -83,6 +83,13 @@ final class UpCommand implements Callable<Integer> {
   boolean kvEvents;
 
   @Option(
+      names = "--lora-modules",
+      arity = "1..*",
+      paramLabel = "NAME=PATH",
+      description = "LoRA adapters every engine serves (name=path, as vLLM's --lora-modules).")
+  List<String> loraModules = new ArrayList<>();
+
+  @Option(
       names = "--backends",
       description = "Front these vLLM servers instead of starting engines.")
   String backends;
@@ -117,6 +124,10 @@ final class UpCommand implements Callable<Integer> {
                   .timeScale(timeScale)
                   .cpuOffloadGib(cpuOffloadGb)
                   .maxModelLen(maxModelLen);
+          for (String module : loraModules) {
+            String[] nameAndPath = EngineCommand.loraModule(module);
+            es.loraModule(nameAndPath[0], nameAndPath[1]);
+          }
           if (kvEvents) {
             es.kvEventsPort(p == 0 ? 0 : p + 1000).kvReplayPort(p == 0 ? 0 : p + 2000);
           }
