@@ -38,7 +38,17 @@ final class CostWeightOptions {
               + " (default: ${DEFAULT-VALUE}).")
   double cpuHitWeight;
 
+  @Option(
+      names = "--lora-wait-weight",
+      defaultValue = "1.0",
+      description =
+          "Cost model: for a LoRA request at an engine whose adapter slots other adapters hold, how"
+              + " many times the engine's load it waits behind (0: ignore slots;"
+              + " default: ${DEFAULT-VALUE}).")
+  double loraWaitWeight;
+
   CostWeights weights() {
-    return new CostWeights(loadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight);
+    return new CostWeights(
+        loadTokens, minHitRatio, pendingPrefillWeight, cpuHitWeight, loraWaitWeight);
   }
 }

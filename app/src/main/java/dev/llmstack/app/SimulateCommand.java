@@ -69,6 +69,14 @@ final class SimulateCommand implements Callable<Integer> {
   double cpuOffloadGb;
 
   @Option(
+      names = "--max-loras",
+      defaultValue = "0",
+      description =
+          "LoRA adapters one engine batch may use at most, as vLLM's --max-loras (0: no limit; use"
+              + " with --loras).")
+  int maxLoras;
+
+  @Option(
       names = "--scrape-interval",
       defaultValue = "1.0",
       description =
@@ -92,6 +100,9 @@ final class SimulateCommand implements Callable<Integer> {
     if (engines <= 0) {
       throw new IllegalArgumentException("--engines must be positive, got " + engines);
     }
+    if (maxLoras < 0) {
+      throw new IllegalArgumentException("--max-loras must not be negative, got " + maxLoras);
+    }
     List<String> known = Twin.policyNames();
     for (String p : policies) {
       if (!known.contains(p)) {
@@ -111,7 +122,8 @@ final class SimulateCommand implements Callable<Integer> {
                   scrapeInterval,
                   duration,
                   costWeights.weights(),
-                  cpuOffloadGb),
+                  cpuOffloadGb,
+                  maxLoras),
               tokenizer,
               words);
       List<Double> sweep = workload.sweep();

@@ -1,6 +1,7 @@
 package dev.llmstack.app;
 
 import dev.llmstack.bench.report.Slo;
+import dev.llmstack.bench.workload.LoraMix;
 import dev.llmstack.bench.workload.MooncakeTrace;
 import dev.llmstack.bench.workload.MultiRoundQa;
 import dev.llmstack.bench.workload.SyntheticWorkload;
@@ -133,6 +134,14 @@ final class WorkloadOptions {
   double sloTpot;
 
   @Option(
+      names = "--loras",
+      defaultValue = "0",
+      description =
+          "Spread users over this many LoRA adapters lora-0..lora-(N-1), a few hot and many cold;"
+              + " each request names its user's adapter as the model (0: base model only).")
+  int loras;
+
+  @Option(
       names = "--tokenizer",
       description = "HuggingFace tokenizer directory (default: the model's own, fetched once).")
   Path tokenizer;
@@ -150,6 +159,9 @@ final class WorkloadOptions {
     }
     if (!(timeScale > 0)) {
       throw new IllegalArgumentException("--time-scale must be positive, got " + timeScale);
+    }
+    if (loras < 0) {
+      throw new IllegalArgumentException("--loras must not be negative, got " + loras);
     }
     if (maxRequests < 0 || maxOutput < 0) {
       throw new IllegalArgumentException("--max-requests and --max-output must not be negative");
@@ -169,6 +181,11 @@ final class WorkloadOptions {
 
   /** A fresh workload (each run needs its own: closed-loop workloads keep state). */
   Supplier<Workload> factory(double q, WordVocabulary words) {
+    Supplier<Workload> base = baseFactory(q, words);
+    return loras == 0 ? base : () -> new LoraMix(base.get(), loras);
+  }
+
+  private Supplier<Workload> baseFactory(double q, WordVocabulary words) {
     return switch (workload) {
       case "multi-round-qa" -> {
         MultiRoundQa.Params p =

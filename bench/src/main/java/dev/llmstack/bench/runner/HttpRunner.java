@@ -164,7 +164,7 @@ public final class HttpRunner {
     long sent = System.nanoTime() - start;
     boolean chat = r.prompt() instanceof Prompt.Chat;
     ObjectNode body = JSON.createObjectNode();
-    body.put("model", target.model());
+    body.put("model", r.lora() != null ? r.lora() : target.model());
     switch (r.prompt()) {
       case Prompt.Chat c -> {
         ArrayNode msgs = body.putArray("messages");

@@ -59,7 +59,21 @@ public final class Twin {
       double scrapeIntervalSeconds,
       double maxSeconds,
       CostWeights weights,
-      double cpuOffloadGib) {
+      double cpuOffloadGib,
+      int maxLoras) {
+
+    /** Engines without LoRA adapter limits. */
+    public Settings(
+        Profile profile,
+        int engines,
+        String model,
+        double scrapeIntervalSeconds,
+        double maxSeconds,
+        CostWeights weights,
+        double cpuOffloadGib) {
+      this(profile, engines, model, scrapeIntervalSeconds, maxSeconds, weights, cpuOffloadGib, 0);
+    }
+
     public Settings {
       if (engines <= 0) {
         throw new IllegalArgumentException("engines must be positive");
@@ -120,6 +134,7 @@ public final class Twin {
     extra.put("profile", settings.profile().id());
     extra.put("engines", settings.engines());
     extra.put("cpu_offload_gib", settings.cpuOffloadGib());
+    extra.put("max_loras", settings.maxLoras());
     extra.put("wall_seconds", wall);
     extra.put("virtual_seconds", run.driver.now() / 1e9);
     extra.put("steps", run.driver.steps());
@@ -161,6 +176,8 @@ public final class Twin {
     final int[] inFlight;
     final int[] awaitingFirst;
     final long[] pendingPrefill;
+    // The router's view of the adapters each engine is busy with: requests in flight per adapter.
+    final List<Map<String, Integer>> loraInFlight = new ArrayList<>();
     final long[] prefixQueries;
     final long[] prefixHits;
     final EngineStats[] stats;
@@ -181,6 +198,9 @@ public final class Twin {
       inFlight = new int[n];
       awaitingFirst = new int[n];
       pendingPrefill = new long[n];
+      for (int i = 0; i < n; i++) {
+        loraInFlight.add(new java.util.HashMap<>());
+      }
       prefixQueries = new long[n];
       prefixHits = new long[n];
       stats = new EngineStats[n];
@@ -189,7 +209,9 @@ public final class Twin {
       for (int i = 0; i < n; i++) {
         String id = String.format("engine-%02d", i);
         int at = i;
-        EngineConfig cfg = EngineConfig.of(profile, true, settings.cpuOffloadGib());
+        EngineConfig cfg =
+            EngineConfig.of(profile, true, settings.cpuOffloadGib())
+                .withMaxLoras(settings.maxLoras());
         EngineObserver observer =
             new EngineObserver() {
               @Override
@@ -248,7 +270,9 @@ public final class Twin {
                 core.kvCache().usage(),
                 prefixQueries[i],
                 prefixHits[i],
-                Math.max(1, now));
+                Math.max(1, now),
+                settings.maxLoras(),
+                java.util.Set.of());
       }
       if (pendingArrivals > 0 || outstanding > 0) {
         driver.at(now + (long) (settings.scrapeIntervalSeconds() * 1e9), this::scrape);
@@ -287,7 +311,7 @@ public final class Twin {
         workload.completed(r, rec, dispatch);
         return;
       }
-      long[] keys = hasher.chain(tokens, tokens.length, 0, 0);
+      long[] keys = hasher.chain(tokens, tokens.length, BlockHasher.stringKey(r.lora()), 0);
       List<BackendSnapshot> snaps = new ArrayList<>(ids.size());
       for (int i = 0; i < ids.size(); i++) {
         snaps.add(
@@ -298,11 +322,22 @@ public final class Twin {
                 stats[i],
                 HealthState.HEALTHY,
                 false,
-                pendingPrefill[i]));
+                pendingPrefill[i],
+                loraInFlight.get(i).isEmpty()
+                    ? java.util.Set.of()
+                    : java.util.Set.copyOf(loraInFlight.get(i).keySet())));
       }
       Decision d =
           policy.pick(
-              new RouteRequest(settings.model(), r.user(), true, keys, tokens.length), snaps);
+              new RouteRequest(
+                  r.lora() != null ? r.lora() : settings.model(),
+                  r.user(),
+                  true,
+                  keys,
+                  tokens.length,
+                  RouteRequest.KeySource.TOKENS,
+                  r.lora()),
+              snaps);
       String engineId = d.backend().id();
       int e = ids.indexOf(engineId);
       if (policy instanceof CacheAwarePolicy) {
@@ -310,6 +345,9 @@ public final class Twin {
       }
       inFlight[e]++;
       awaitingFirst[e]++;
+      if (r.lora() != null) {
+        loraInFlight.get(e).merge(r.lora(), 1, Integer::sum);
+      }
       long prefill = Math.max(1, tokens.length - Math.max(0, d.predictedCachedTokens()));
       pendingPrefill[e] += prefill;
       outstanding++;
@@ -341,6 +379,9 @@ public final class Twin {
                 pendingPrefill[e] -= prefill;
               }
               inFlight[e]--;
+              if (r.lora() != null) {
+                loraInFlight.get(e).computeIfPresent(r.lora(), (k, c) -> c <= 1 ? null : c - 1);
+              }
               outstanding--;
               lastEnd = Math.max(lastEnd, nanos);
               RequestRecord rec =
@@ -366,7 +407,7 @@ public final class Twin {
               r.id(),
               tokens,
               new SamplingSpec(r.maxTokens(), 0, true, (long) r.id().hashCode(), null),
-              null,
+              r.lora(),
               null,
               now,
               listener);

@@ -51,6 +51,22 @@ public record EngineConfig(
         0);
   }
 
+  /** This engine serving LoRA adapters, {@code maxLoras} per batch (0: LoRA off). */
+  public EngineConfig withMaxLoras(int maxLoras) {
+    return new EngineConfig(
+        numGpuBlocks,
+        blockSize,
+        maxNumSeqs,
+        maxNumBatchedTokens,
+        maxModelLen,
+        enablePrefixCaching,
+        eosProbability,
+        kvEvents,
+        cpuOffloadBlocks,
+        loadNanosPerToken,
+        maxLoras);
+  }
+
   /** Without LoRA adapters. */
   public EngineConfig(
       int numGpuBlocks,

@@ -110,4 +110,76 @@ public final class PrometheusText {
     }
     return null;
   }
+
+  /**
+   * The labels of the sample of {@code metric} with the largest value, or null when there is none:
+   * how vLLM's {@code vllm:lora_requests_info} works, a gauge set to the current time under the
+   * labels that describe the state now, so older label sets linger with older timestamps.
+   */
+  public static Map<String, String> newestLabels(CharSequence text, String metric) {
+    String t = text.toString();
+    String start = metric + "{";
+    Map<String, String> best = null;
+    double bestValue = Double.NEGATIVE_INFINITY;
+    int at = t.startsWith(start) ? 0 : t.indexOf("\n" + start);
+    while (at >= 0) {
+      int open = t.indexOf('{', at);
+      int eol = t.indexOf('\n', open);
+      if (eol < 0) {
+        eol = t.length();
+      }
+      Map<String, String> labels = new HashMap<>();
+      int close = labels(t, open + 1, eol, labels);
+      if (close > 0) {
+        String rest = t.substring(close + 1, eol).strip();
+        int space = rest.indexOf(' ');
+        try {
+          double v = Double.parseDouble(space < 0 ? rest : rest.substring(0, space));
+          if (v > bestValue) {
+            bestValue = v;
+            best = labels;
+          }
+        } catch (NumberFormatException e) {
+          // not a sample we understand
+        }
+      }
+      at = t.indexOf("\n" + start, eol - 1);
+    }
+    return best;
+  }
+
+  /** Parses {@code name="value",...} up to the closing brace; returns its index, or -1. */
+  private static int labels(String t, int from, int to, Map<String, String> out) {
+    int p = from;
+    while (p < to) {
+      while (p < to && (t.charAt(p) == ',' || t.charAt(p) == ' ')) {
+        p++;
+      }
+      if (p < to && t.charAt(p) == '}') {
+        return p;
+      }
+      int eq = t.indexOf('=', p);
+      if (eq < 0 || eq >= to || eq + 1 >= to || t.charAt(eq + 1) != '"') {
+        return -1;
+      }
+      StringBuilder v = new StringBuilder();
+      int q = eq + 2;
+      while (q < to && t.charAt(q) != '"') {
+        char c = t.charAt(q);
+        if (c == '\\' && q + 1 < to) {
+          char n = t.charAt(++q);
+          v.append(n == 'n' ? '\n' : n);
+        } else {
+          v.append(c);
+        }
+        q++;
+      }
+      if (q >= to) {
+        return -1;
+      }
+      out.put(t.substring(p, eq).strip(), v.toString());
+      p = q + 1;
+    }
+    return -1;
+  }
 }

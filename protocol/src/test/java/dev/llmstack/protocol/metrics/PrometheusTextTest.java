@@ -58,4 +58,23 @@ class PrometheusTextTest {
             PrometheusText.label(text, "vllm:lora_requests_info", "max_lora"))
         .isNull();
   }
+
+  @Test
+  void newestLabelsPicksTheLatestTimestampedLabelSet() {
+    String text =
+        "# HELP vllm:lora_requests_info Running stats on lora requests.\n"
+            + "# TYPE vllm:lora_requests_info gauge\n"
+            + "vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"a\","
+            + "waiting_lora_adapters=\"\"} 1.7e9\n"
+            + "vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"a,b\","
+            + "waiting_lora_adapters=\"c\"} 1.700000005e9\n"
+            + "vllm:num_requests_running{model_name=\"m\"} 3\n";
+    java.util.Map<String, String> labels =
+        PrometheusText.newestLabels(text, "vllm:lora_requests_info");
+    assertThat(labels)
+        .containsEntry("max_lora", "2")
+        .containsEntry("running_lora_adapters", "a,b")
+        .containsEntry("waiting_lora_adapters", "c");
+    assertThat(PrometheusText.newestLabels(text, "vllm:nope")).isNull();
+  }
 }

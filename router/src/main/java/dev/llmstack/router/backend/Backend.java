@@ -14,6 +14,9 @@ public final class Backend {
   private final Endpoint endpoint;
   private final OutlierPolicy outliers;
   private final AtomicInteger inFlight = new AtomicInteger();
+  // LoRA adapters of the requests in flight here, with their counts (only adapter requests).
+  private final java.util.concurrent.ConcurrentHashMap<String, Integer> loraInFlight =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger awaitingFirstByte = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicLong pendingPrefill =
       new java.util.concurrent.atomic.AtomicLong();
@@ -108,8 +111,16 @@ public final class Backend {
 
   /** A request was sent to this engine. */
   public void dispatched() {
+    dispatched(null);
+  }
+
+  /** A request for LoRA adapter {@code lora} (null: the base model) was sent to this engine. */
+  public void dispatched(String lora) {
     inFlight.incrementAndGet();
     awaitingFirstByte.incrementAndGet();
+    if (lora != null) {
+      loraInFlight.merge(lora, 1, Integer::sum);
+    }
   }
 
   /** Prefill tokens a dispatched request is expected to cost the engine before its first token. */
@@ -135,9 +146,17 @@ public final class Backend {
    * The request ended; {@code sawFirstByte} tells whether {@link #firstByte} was already counted.
    */
   public void finished(boolean sawFirstByte) {
+    finished(sawFirstByte, null);
+  }
+
+  /** The request for {@code lora} (null: the base model) ended. */
+  public void finished(boolean sawFirstByte, String lora) {
     inFlight.decrementAndGet();
     if (!sawFirstByte) {
       awaitingFirstByte.decrementAndGet();
+    }
+    if (lora != null) {
+      loraInFlight.computeIfPresent(lora, (k, n) -> n <= 1 ? null : n - 1);
     }
   }
 
@@ -192,13 +211,31 @@ public final class Backend {
   }
 
   public BackendSnapshot snapshot(long nowNanos) {
+    EngineStats st = stats;
     return new BackendSnapshot(
         id(),
         inFlight.get(),
         awaitingFirstByte.get(),
-        stats,
+        st,
         health(nowNanos),
         draining,
-        Math.max(0, pendingPrefill.get()));
+        Math.max(0, pendingPrefill.get()),
+        activeLoras(st));
+  }
+
+  /**
+   * Adapters this engine is busy with: those of the requests this router has in flight here, plus
+   * those its last scrape showed running (other routers' requests). Empty for a base-only engine.
+   */
+  private java.util.Set<String> activeLoras(EngineStats st) {
+    if (loraInFlight.isEmpty()) {
+      return st.runningLoras();
+    }
+    if (st.runningLoras().isEmpty()) {
+      return java.util.Set.copyOf(loraInFlight.keySet());
+    }
+    java.util.Set<String> all = new java.util.HashSet<>(loraInFlight.keySet());
+    all.addAll(st.runningLoras());
+    return all;
   }
 }

@@ -165,7 +165,7 @@ final class ProxyExchange {
       return;
     }
     tried.add(backend.id());
-    backend.dispatched();
+    backend.dispatched(route.lora());
     if (route.promptTokens() > 0) {
       pendingPrefill =
           Math.max(1, route.promptTokens() - Math.max(0, decision.predictedCachedTokens()));
@@ -385,7 +385,7 @@ final class ProxyExchange {
     cancelTimer();
     lastError = why;
     releasePrefill();
-    backend.finished(sawFirstByte);
+    backend.finished(sawFirstByte, route.lora());
     backend.requestFailed(System.nanoTime());
     rc.observer().failed(backend.id(), sawFirstByte ? "status" : "connect");
     sawFirstByte = false;
@@ -477,7 +477,7 @@ final class ProxyExchange {
               route.stream()));
     }
     releasePrefill();
-    backend.finished(sawFirstByte);
+    backend.finished(sawFirstByte, route.lora());
     if (success && status < 500) {
       backend.requestSucceeded();
     }

@@ -154,15 +154,14 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                           keys == null ? RouteRequest.KeySource.NONE : keys.source(),
                           System.nanoTime() - t0);
                   RouteRequest keyed =
-                      keys == null
-                          ? route
-                          : new RouteRequest(
-                              m,
-                              route.sessionKey(),
-                              route.stream(),
-                              keys.keys(),
-                              keys.promptTokens(),
-                              keys.source());
+                      new RouteRequest(
+                          m,
+                          route.sessionKey(),
+                          route.stream(),
+                          keys == null ? null : keys.keys(),
+                          keys == null ? 0 : keys.promptTokens(),
+                          keys == null ? RouteRequest.KeySource.NONE : keys.source(),
+                          base == null ? null : m);
                   ctx.executor()
                       .execute(() -> start(ctx, req, keepAlive, keyed, chosen, e, requestId));
                 });

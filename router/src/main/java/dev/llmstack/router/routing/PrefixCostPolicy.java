@@ -36,6 +36,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
   private final double minHitRatio;
 
   private final double pendingPrefillWeight;
+  private final double loraWaitWeight;
   private final AtomicLong tieBreak = new AtomicLong();
 
   protected PrefixCostPolicy(int blockSize, CostWeights weights) {
@@ -43,6 +44,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     this.tokensPerQueuedRequest = weights.loadTokensPerRequest();
     this.minHitRatio = weights.minHitRatio();
     this.pendingPrefillWeight = weights.pendingPrefillWeight();
+    this.loraWaitWeight = weights.loraWaitWeight();
   }
 
   /** The cached blocks the cost model credits: none for a hit too short to say anything. */
@@ -78,23 +80,34 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
       BackendSnapshot b = candidates.get(i);
       int depth = credited(depths[i], request.promptTokens());
       double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
-      double cost = Math.max(0, request.promptTokens() - saved * blockSize) + loadCost(b);
+      double cost = Math.max(0, request.promptTokens() - saved * blockSize) + loadCost(request, b);
       sb.append(
           String.format(
               Locale.ROOT,
-              " | %s cached=%d load=%.1f pending_prefill=%d cost=%.0f",
+              " | %s cached=%d load=%.1f pending_prefill=%d%s cost=%.0f",
               b.id(),
               depth * blockSize,
               b.load(),
               b.pendingPrefillTokens(),
+              b.loraSlotsFull(request.lora()) ? " lora_slots_full" : "",
               cost));
     }
     return sb.toString();
   }
 
-  /** An engine's load in prefill tokens: requests it holds, and the prefill queued ahead. */
-  private double loadCost(BackendSnapshot b) {
-    return tokensPerQueuedRequest * b.load() + pendingPrefillWeight * b.pendingPrefillTokens();
+  /**
+   * An engine's load in prefill tokens: requests it holds, and the prefill queued ahead. A LoRA
+   * request at an engine whose adapter slots are all taken by other adapters cannot start until one
+   * adapter's requests have all finished, and meanwhile the engine keeps admitting requests for the
+   * adapters it runs: it waits, roughly, behind the engine's whole load once more.
+   */
+  private double loadCost(RouteRequest request, BackendSnapshot b) {
+    double requests = tokensPerQueuedRequest * b.load();
+    double load = requests + pendingPrefillWeight * b.pendingPrefillTokens();
+    if (loraWaitWeight > 0 && b.loraSlotsFull(request.lora())) {
+      load += loraWaitWeight * Math.max(tokensPerQueuedRequest, requests);
+    }
+    return load;
   }
 
   /**
@@ -120,7 +133,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
       int depth = depths == null ? 0 : credited(depths[at], request.promptTokens());
       double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
       double prefill = Math.max(0, request.promptTokens() - saved * blockSize);
-      double cost = prefill + loadCost(b);
+      double cost = prefill + loadCost(request, b);
       if (cost < bestCost) {
         best = b;
         bestCost = cost;
@@ -130,12 +143,13 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     String reason =
         String.format(
             Locale.ROOT,
-            "%s=%d/%d,load=%s,cost=%.0f",
+            "%s=%d/%d,load=%s,cost=%.0f%s",
             bestDepth > 0 ? "hit" : "miss",
             bestDepth * blockSize,
             request.promptTokens(),
             LeastOutstandingPolicy.fmt(best.load()),
-            bestCost);
+            bestCost,
+            best.loraSlotsFull(request.lora()) ? ",lora_wait" : "");
     return new Decision(best, reason, keys == null ? -1 : bestDepth * blockSize);
   }
 }

@@ -8,6 +8,7 @@ package dev.llmstack.router.routing;
  * @param promptTokens the prompt's length in tokens when tokenized (estimated for character keys),
  *     else 0
  * @param keySource what the block keys were made of
+ * @param lora the LoRA adapter the request names (its model is the adapter), or null
  */
 public record RouteRequest(
     String model,
@@ -15,7 +16,18 @@ public record RouteRequest(
     boolean stream,
     long[] blockKeys,
     int promptTokens,
-    KeySource keySource) {
+    KeySource keySource,
+    String lora) {
+
+  public RouteRequest(
+      String model,
+      String sessionKey,
+      boolean stream,
+      long[] blockKeys,
+      int promptTokens,
+      KeySource keySource) {
+    this(model, sessionKey, stream, blockKeys, promptTokens, keySource, null);
+  }
 
   /** What a request's block keys were made of. */
   public enum KeySource {

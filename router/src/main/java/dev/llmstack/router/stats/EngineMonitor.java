@@ -149,6 +149,8 @@ public final class EngineMonitor implements AutoCloseable {
               }
               Map<String, Double> m = PrometheusText.sums(r.body(), WANTED);
               capacity(b, r.body());
+              Map<String, String> lora =
+                  PrometheusText.newestLabels(r.body(), "vllm:lora_requests_info");
               b.stats(
                   new EngineStats(
                       m.getOrDefault(RUNNING, 0.0),
@@ -156,8 +158,32 @@ public final class EngineMonitor implements AutoCloseable {
                       m.getOrDefault(KV_USAGE, m.getOrDefault(KV_USAGE_OLD, 0.0)),
                       m.getOrDefault(PREFIX_QUERIES, m.getOrDefault(PREFIX_QUERIES_OLD, 0.0)),
                       m.getOrDefault(PREFIX_HITS, m.getOrDefault(PREFIX_HITS_OLD, 0.0)),
-                      System.nanoTime()));
+                      System.nanoTime(),
+                      lora == null ? 0 : maxLoras(lora.get("max_lora")),
+                      lora == null ? Set.of() : adapters(lora.get("running_lora_adapters"))));
             });
+  }
+
+  private static int maxLoras(String v) {
+    try {
+      return v == null ? 0 : Math.max(0, Integer.parseInt(v.trim()));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** vLLM joins adapter names with commas; an empty label means none. */
+  static Set<String> adapters(String joined) {
+    if (joined == null || joined.isBlank()) {
+      return Set.of();
+    }
+    Set<String> out = new java.util.HashSet<>();
+    for (String a : joined.split(",")) {
+      if (!a.isBlank()) {
+        out.add(a.strip());
+      }
+    }
+    return Set.copyOf(out);
   }
 
   private volatile java.util.function.ObjIntConsumer<String> capacityListener = (e, blocks) -> {};

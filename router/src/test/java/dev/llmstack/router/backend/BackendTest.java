@@ -66,4 +66,24 @@ class BackendTest {
     assertThat(b.inFlight()).isZero();
     assertThat(b.awaitingFirstByte()).isZero();
   }
+
+  @Test
+  void tracksTheAdaptersOfRequestsInFlight() {
+    Backend b = new Backend(Endpoint.parse("http://h:5"), OutlierPolicy.DEFAULT);
+    assertThat(b.snapshot(0).activeLoras()).isEmpty();
+    b.dispatched("sql-lora");
+    b.dispatched("sql-lora");
+    b.dispatched(null);
+    assertThat(b.snapshot(0).activeLoras()).containsExactly("sql-lora");
+    b.stats(new EngineStats(3, 0, 0, 0, 0, 1, 2, java.util.Set.of("chat-lora")));
+    assertThat(b.snapshot(0).activeLoras()).containsExactlyInAnyOrder("sql-lora", "chat-lora");
+    assertThat(b.snapshot(0).loraSlotsFull("other")).isTrue();
+    b.finished(true, "sql-lora");
+    b.finished(false, null);
+    assertThat(b.snapshot(0).activeLoras()).contains("sql-lora");
+    b.finished(true, "sql-lora");
+    assertThat(b.snapshot(0).activeLoras()).containsExactly("chat-lora");
+    assertThat(b.snapshot(0).loraSlotsFull("other")).isFalse();
+    assertThat(b.inFlight()).isZero();
+  }
 }

@@ -161,6 +161,12 @@ class KvRoutingIT {
         Thread.sleep(20);
       }
       assertThat(r.registry().baseModelOf("sql-lora")).isEqualTo(MODEL);
+      // The engines' vllm:lora_requests_info tells the router their adapter slots (max_loras 1).
+      while (r.registry().all().stream().anyMatch(e -> e.stats().maxLoras() != 1)
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(r.registry().all()).allSatisfy(e -> assertThat(e.stats().maxLoras()).isEqualTo(1));
       String system = "You translate questions into SQL for the billing database. ".repeat(50);
       record Sent(String engine, int cached, String route) {}
       java.util.function.BiFunction<String, String, Sent> ask =

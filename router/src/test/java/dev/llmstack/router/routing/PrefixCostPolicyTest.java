@@ -130,4 +130,44 @@ class PrefixCostPolicyTest {
             System::nanoTime);
     assertThat(countsOnly.pick(r, List.of(a, busyB)).backend().id()).isEqualTo("a");
   }
+
+  static BackendSnapshot loraEngine(String id, int inFlight, int maxLoras, String... active) {
+    EngineStats st = new EngineStats(inFlight, 0, 0, 0, 0, 1, maxLoras, Set.of());
+    return new BackendSnapshot(id, inFlight, 0, st, HealthState.HEALTHY, false, 0, Set.of(active));
+  }
+
+  @Test
+  void aLoraRequestAvoidsAnEngineWhoseAdapterSlotsOtherAdaptersHold() {
+    PrefixAwarePolicy p =
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            CostWeights.DEFAULT,
+            System::nanoTime);
+    RouteRequest sql =
+        new RouteRequest(
+            "sql-lora", null, false, keys(10), 160, RouteRequest.KeySource.TOKENS, "sql-lora");
+    // a is less loaded but runs another adapter in its only slot; b runs sql-lora already.
+    // No hits: a = 256*2 + slot wait 256*2 = 1024 > b = 256*3 = 768.
+    BackendSnapshot a = loraEngine("a", 2, 1, "chat-lora");
+    BackendSnapshot b = loraEngine("b", 3, 1, "sql-lora");
+    assertThat(a.loraSlotsFull("sql-lora")).isTrue();
+    assertThat(b.loraSlotsFull("sql-lora")).isFalse();
+    Decision d = p.pick(sql, List.of(a, b));
+    assertThat(d.backend().id()).isEqualTo("b");
+    // A free slot is no obstacle: c has room for a second adapter.
+    BackendSnapshot c = loraEngine("c", 1, 2, "chat-lora");
+    assertThat(p.pick(sql, List.of(b, c)).backend().id()).isEqualTo("c");
+    // The base model's requests never wait for adapter slots.
+    RouteRequest base = new RouteRequest("m", null, false, keys(10), 160);
+    assertThat(p.pick(base, List.of(a, b)).backend().id()).isEqualTo("a");
+    // With the weight at 0 the model is blind to slots and takes the less loaded engine.
+    PrefixAwarePolicy blind =
+        new PrefixAwarePolicy(
+            new ApproximatePrefixIndex(100_000, Long.MAX_VALUE / 4),
+            16,
+            new CostWeights(256, 0.5, 1.0, 0.8, 0),
+            System::nanoTime);
+    assertThat(blind.pick(sql, List.of(a, b)).backend().id()).isEqualTo("a");
+  }
 }
