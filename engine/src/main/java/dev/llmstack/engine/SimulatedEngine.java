@@ -163,6 +163,11 @@ public final class SimulatedEngine implements AutoCloseable {
     }
 
     @Override
+    public boolean tracksLoras() {
+      return true;
+    }
+
+    @Override
     public void onFirstToken(Sequence seq, long ttftNanos) {
       metrics.firstToken(ttftNanos / 1e9);
       metrics.promptTokens(seq.promptLength()); // counted once per request, as vLLM V1 does

@@ -253,7 +253,7 @@ public final class EngineCore {
     }
     publishKvEvents(now);
     observer.onStep(running.size(), waiting.size(), kv.usage(), tokensInStep);
-    if (config.maxLoras() > 0) {
+    if (config.maxLoras() > 0 && observer.tracksLoras()) {
       observer.onLoras(lorasOf(running), lorasOf(waiting));
     }
   }

@@ -21,6 +21,11 @@ public interface EngineObserver {
    */
   default void onLoras(List<String> running, List<String> waiting) {}
 
+  /** Whether {@link #onLoras} is wanted: listing the adapters costs a pass over both queues. */
+  default boolean tracksLoras() {
+    return false;
+  }
+
   default void onPreemption() {}
 
   default void onFirstToken(Sequence seq, long ttftNanos) {}
