@@ -62,18 +62,6 @@ public final class Twin {
       double cpuOffloadGib,
       int maxLoras) {
 
-    /** Engines without LoRA adapter limits. */
-    public Settings(
-        Profile profile,
-        int engines,
-        String model,
-        double scrapeIntervalSeconds,
-        double maxSeconds,
-        CostWeights weights,
-        double cpuOffloadGib) {
-      this(profile, engines, model, scrapeIntervalSeconds, maxSeconds, weights, cpuOffloadGib, 0);
-    }
-
     public Settings {
       if (engines <= 0) {
         throw new IllegalArgumentException("engines must be positive");

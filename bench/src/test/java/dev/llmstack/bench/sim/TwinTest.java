@@ -43,6 +43,11 @@ class TwinTest {
   }
 
   private static Twin twin(int engines, double cpuOffloadGib) throws Exception {
+    return twin(engines, cpuOffloadGib, 0, CostWeights.DEFAULT);
+  }
+
+  private static Twin twin(int engines, double cpuOffloadGib, int maxLoras, CostWeights weights)
+      throws Exception {
     return new Twin(
         new Twin.Settings(
             Profiles.load("llama-3.1-8b@h100"),
@@ -50,31 +55,25 @@ class TwinTest {
             "meta-llama/Llama-3.1-8B-Instruct",
             1.0,
             0,
-            dev.llmstack.router.routing.CostWeights.DEFAULT,
-            cpuOffloadGib),
+            weights,
+            cpuOffloadGib,
+            maxLoras),
         tokenizer,
         words);
   }
 
   private static Twin loraTwin(int engines, int maxLoras, double loraWaitWeight) throws Exception {
     CostWeights d = CostWeights.DEFAULT;
-    return new Twin(
-        new Twin.Settings(
-            Profiles.load("llama-3.1-8b@h100"),
-            engines,
-            "meta-llama/Llama-3.1-8B-Instruct",
-            1.0,
-            0,
-            new CostWeights(
-                d.loadTokensPerRequest(),
-                d.minHitRatio(),
-                d.pendingPrefillWeight(),
-                d.cpuHitWeight(),
-                loraWaitWeight),
-            0,
-            maxLoras),
-        tokenizer,
-        words);
+    return twin(
+        engines,
+        0,
+        maxLoras,
+        new CostWeights(
+            d.loadTokensPerRequest(),
+            d.minHitRatio(),
+            d.pendingPrefillWeight(),
+            d.cpuHitWeight(),
+            loraWaitWeight));
   }
 
   @Test

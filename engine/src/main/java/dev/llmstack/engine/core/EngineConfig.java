@@ -67,32 +67,6 @@ public record EngineConfig(
         maxLoras);
   }
 
-  /** Without LoRA adapters. */
-  public EngineConfig(
-      int numGpuBlocks,
-      int blockSize,
-      int maxNumSeqs,
-      int maxNumBatchedTokens,
-      int maxModelLen,
-      boolean enablePrefixCaching,
-      double eosProbability,
-      boolean kvEvents,
-      int cpuOffloadBlocks,
-      double loadNanosPerToken) {
-    this(
-        numGpuBlocks,
-        blockSize,
-        maxNumSeqs,
-        maxNumBatchedTokens,
-        maxModelLen,
-        enablePrefixCaching,
-        eosProbability,
-        kvEvents,
-        cpuOffloadBlocks,
-        loadNanosPerToken,
-        0);
-  }
-
   /** Without a CPU offload tier. */
   public EngineConfig(
       int numGpuBlocks,

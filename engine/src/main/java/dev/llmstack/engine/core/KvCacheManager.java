@@ -22,17 +22,10 @@ public final class KvCacheManager {
   /** Receives prefix-cache changes, in the order they happen (the KV-event stream). */
   public interface CacheListener {
     /**
-     * A block became cached. {@code loraName} and {@code cacheSalt} are the extra keys of the
-     * request that computed it (null when absent; the salt only matters for a chain's first block).
+     * A block became cached: the {@code blockSize} tokens at {@code offset} of {@code seq}, whose
+     * LoRA adapter and cache salt are its extra keys.
      */
-    void onBlockCached(
-        long key,
-        long parentKey,
-        int[] tokens,
-        int offset,
-        int blockSize,
-        String loraName,
-        String cacheSalt);
+    void onBlockCached(long key, long parentKey, Sequence seq, int offset, int blockSize);
 
     void onBlockEvicted(long key);
 
@@ -40,13 +33,7 @@ public final class KvCacheManager {
 
     /** A block was copied to the CPU offload tier. */
     default void onBlockOffloaded(
-        long key,
-        long parentKey,
-        int[] tokens,
-        int offset,
-        int blockSize,
-        String loraName,
-        String cacheSalt) {}
+        long key, long parentKey, Sequence seq, int offset, int blockSize) {}
 
     /** A block left the CPU offload tier. */
     default void onOffloadEvicted(long key) {}
@@ -182,8 +169,7 @@ public final class KvCacheManager {
     if (!offloaded.addAndMoveToLast(k)) {
       return; // already there (loaded back from CPU): now most recently used
     }
-    listener.onBlockOffloaded(
-        k, parent, seq.tokenArray(), offset, blockSize, seq.loraName(), seq.cacheSalt());
+    listener.onBlockOffloaded(k, parent, seq, offset, blockSize);
     if (offloaded.size() > offloadCapacity) {
       listener.onOffloadEvicted(offloaded.removeFirstLong());
     }
@@ -260,8 +246,7 @@ public final class KvCacheManager {
         key[b] = k;
         cached.put(k, b);
         long parent = i == 0 ? BlockHasher.ROOT : keys[i - 1];
-        listener.onBlockCached(
-            k, parent, seq.tokenArray(), i * blockSize, blockSize, seq.loraName(), seq.cacheSalt());
+        listener.onBlockCached(k, parent, seq, i * blockSize, blockSize);
         offload(k, parent, seq, i * blockSize);
       }
     }

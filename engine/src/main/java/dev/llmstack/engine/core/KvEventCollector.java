@@ -34,27 +34,13 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
   }
 
   @Override
-  public void onBlockCached(
-      long key,
-      long parentKey,
-      int[] tokens,
-      int offset,
-      int blockSize,
-      String loraName,
-      String cacheSalt) {
-    stored(GPU, key, parentKey, tokens, offset, blockSize, loraName, cacheSalt);
+  public void onBlockCached(long key, long parentKey, Sequence seq, int offset, int blockSize) {
+    stored(GPU, key, parentKey, seq, offset, blockSize);
   }
 
   @Override
-  public void onBlockOffloaded(
-      long key,
-      long parentKey,
-      int[] tokens,
-      int offset,
-      int blockSize,
-      String loraName,
-      String cacheSalt) {
-    stored(CPU, key, parentKey, tokens, offset, blockSize, loraName, cacheSalt);
+  public void onBlockOffloaded(long key, long parentKey, Sequence seq, int offset, int blockSize) {
+    stored(CPU, key, parentKey, seq, offset, blockSize);
   }
 
   @Override
@@ -68,14 +54,7 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
   }
 
   private void stored(
-      String medium,
-      long key,
-      long parentKey,
-      int[] tokens,
-      int offset,
-      int blockSize,
-      String loraName,
-      String cacheSalt) {
+      String medium, long key, long parentKey, Sequence seq, int offset, int blockSize) {
     if (!enabled) {
       return;
     }
@@ -89,12 +68,12 @@ final class KvEventCollector implements KvCacheManager.CacheListener {
       storedParent = parentKey;
       storedBlockSize = blockSize;
       storedMedium = medium;
-      storedLora = loraName;
+      storedLora = seq.loraName();
       // vLLM's extra keys: the LoRA name on every block, the salt on a request's first block.
-      storedRootSalt = parentKey == BlockHasher.ROOT ? cacheSalt : null;
+      storedRootSalt = parentKey == BlockHasher.ROOT ? seq.cacheSalt() : null;
     }
     storedKeys.add(key);
-    storedTokens.addElements(storedTokens.size(), tokens, offset, blockSize);
+    storedTokens.addElements(storedTokens.size(), seq.tokenArray(), offset, blockSize);
   }
 
   private void removed(String medium, long key) {

@@ -361,13 +361,12 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
         load
             ? "Success: LoRA adapter '" + name + "' added successfully."
             : "Success: LoRA adapter '" + name + "' removed successfully.";
-    FullHttpResponse resp =
-        new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1,
-            HttpResponseStatus.OK,
-            Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
-    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
-    finish(ctx, keepAlive, resp);
+    send(
+        ctx,
+        keepAlive,
+        HttpResponseStatus.OK,
+        text.getBytes(StandardCharsets.UTF_8),
+        HttpHeaderValues.TEXT_PLAIN);
   }
 
   private String tokenize(JsonNode body) {
@@ -549,10 +548,19 @@ final class EngineHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
 
   private static void send(
       ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, byte[] body) {
+    send(ctx, keepAlive, status, body, HttpHeaderValues.APPLICATION_JSON);
+  }
+
+  private static void send(
+      ChannelHandlerContext ctx,
+      boolean keepAlive,
+      HttpResponseStatus status,
+      byte[] body,
+      CharSequence contentType) {
     FullHttpResponse resp =
         new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
     if (body.length > 0) {
-      resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+      resp.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
     }
     finish(ctx, keepAlive, resp);
   }

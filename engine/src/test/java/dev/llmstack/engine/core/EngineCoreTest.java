@@ -335,7 +335,7 @@ class EngineCoreTest {
   /** Blocks the GPU evicted come back from the CPU offload tier: loaded, not recomputed. */
   @Test
   void offloadedBlocksAreLoadedBackInsteadOfRecomputed() {
-    EngineConfig cfg = new EngineConfig(24, 16, 8, 512, 24 * 16, true, 0.0, true, 100, 50_000);
+    EngineConfig cfg = new EngineConfig(24, 16, 8, 512, 24 * 16, true, 0.0, true, 100, 50_000, 0);
     List<KvEvent> seen = new java.util.ArrayList<>();
     EngineCore core =
         new EngineCore(

@@ -35,18 +35,7 @@ class KvRoutingIT {
   void requestsSharingASystemPromptGoWhereItIsCachedAndFreshOnesSpread() throws Exception {
     try (SimulatedEngine a = engine();
         SimulatedEngine b = engine();
-        Router r =
-            Router.start(
-                RouterSettings.defaults()
-                    .port(0)
-                    .backends(List.of(a.baseUrl(), b.baseUrl()))
-                    .policy("kv")
-                    .healthIntervalMs(200)
-                    .kvEndpoints(
-                        Map.of(
-                            a.baseUrl(), new String[] {a.kvEventsEndpoint(), a.kvReplayEndpoint()},
-                            b.baseUrl(),
-                                new String[] {b.kvEventsEndpoint(), b.kvReplayEndpoint()})))) {
+        Router r = kvRouter(a, b)) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (r.registry().candidates(MODEL, System.nanoTime()).size() < 2
           && System.nanoTime() < deadline) {
@@ -123,6 +112,20 @@ class KvRoutingIT {
     }
   }
 
+  /** A router with the kv policy following both engines' KV events. */
+  static Router kvRouter(SimulatedEngine a, SimulatedEngine b) throws Exception {
+    return Router.start(
+        RouterSettings.defaults()
+            .port(0)
+            .backends(List.of(a.baseUrl(), b.baseUrl()))
+            .policy("kv")
+            .healthIntervalMs(200)
+            .kvEndpoints(
+                Map.of(
+                    a.baseUrl(), new String[] {a.kvEventsEndpoint(), a.kvReplayEndpoint()},
+                    b.baseUrl(), new String[] {b.kvEventsEndpoint(), b.kvReplayEndpoint()})));
+  }
+
   static SimulatedEngine loraEngine() throws Exception {
     return SimulatedEngine.start(
         EngineSettings.defaults()
@@ -143,18 +146,7 @@ class KvRoutingIT {
   void adaptersAndSaltsOnlyMatchTheirOwnCachedBlocks() throws Exception {
     try (SimulatedEngine a = loraEngine();
         SimulatedEngine b = loraEngine();
-        Router r =
-            Router.start(
-                RouterSettings.defaults()
-                    .port(0)
-                    .backends(List.of(a.baseUrl(), b.baseUrl()))
-                    .policy("kv")
-                    .healthIntervalMs(200)
-                    .kvEndpoints(
-                        Map.of(
-                            a.baseUrl(), new String[] {a.kvEventsEndpoint(), a.kvReplayEndpoint()},
-                            b.baseUrl(),
-                                new String[] {b.kvEventsEndpoint(), b.kvReplayEndpoint()})))) {
+        Router r = kvRouter(a, b)) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (r.registry().candidates("sql-lora", System.nanoTime()).size() < 2
           && System.nanoTime() < deadline) {
