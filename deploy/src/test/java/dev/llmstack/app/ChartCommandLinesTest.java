@@ -63,6 +63,12 @@ class ChartCommandLinesTest {
       assertThat(cmd.promptTokensDetails).isTrue();
       assertThat(cmd.noPrefixCaching).isFalse();
       assertThat(cmd.settings()).isNotNull();
+      if (values.startsWith("simulation") && args.contains("meta-llama/Llama-3.1-8B-Instruct")) {
+        // The pool's adapters, each a name=path the CLI splits as vLLM does.
+        assertThat(cmd.loraModules.stream().map(m -> EngineCommand.loraModule(m)[0]))
+            .containsExactly("sql-lora", "chat-lora");
+        assertThat(cmd.maxLoras).isEqualTo(2);
+      }
     }
   }
 }

@@ -56,6 +56,8 @@ class ChartLintTest {
         Arguments.of("engine: {kvEvents: {port: 70000}}", "/engine/kvEvents/port"),
         Arguments.of("router: {replica: 3}", "/router"),
         Arguments.of(pool.formatted("prefixCaching: false"), "needs prefixCaching"),
+        Arguments.of(pool.formatted("lora: {modules: [{name: sql}]}"), "missing property 'path'"),
+        Arguments.of(pool.formatted("lora: {maxLoras: 0}"), "/modelPools/0/lora/maxLoras"),
         Arguments.of("engine: {kvEvents: {enabled: false}}", "router.policy kv needs"),
         Arguments.of("engine: {kvEvents: {port: 8000}}", "must differ"),
         Arguments.of(

@@ -258,6 +258,23 @@ class ChartWiringTest {
         .isEqualTo(values.startsWith("simulation") || values.startsWith("autoscaling-keda"));
   }
 
+  @org.junit.jupiter.api.Test
+  void loraPoolsServeTheirAdaptersAndOnlyThem() {
+    Manifests m = Chart.render("two-models-values.yaml");
+    for (ObjectNode engine : m.deployments("engine")) {
+      List<String> a = args(firstContainer(engine));
+      if (flag(a, "--served-model-name").equals("meta-llama/Llama-3.1-8B-Instruct")) {
+        assertThat(a).contains("--enable-lora");
+        assertThat(flag(a, "--lora-modules"))
+            .isEqualTo("sql-lora=/root/.cache/huggingface/adapters/sql-lora");
+        assertThat(flag(a, "--max-loras")).isEqualTo("4");
+        assertThat(flag(a, "--max-lora-rank")).isEqualTo("64");
+      } else {
+        assertThat(a).doesNotContain("--enable-lora", "--lora-modules", "--max-loras");
+      }
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("valuesFiles")
   void autoscalersTargetEnginePoolsWhoseReplicasTheyOwn(String values) {
