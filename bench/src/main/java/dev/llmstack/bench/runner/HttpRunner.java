@@ -57,8 +57,8 @@ public final class HttpRunner {
   }
 
   /**
-   * The model to ask for: the given one, else the first the target lists. Fails with a one-line
-   * message when the target cannot be reached.
+   * The model to ask for: the given one, else the first base model the target lists. Fails with a
+   * one-line message when the target cannot be reached.
    */
   public static String resolveModel(String baseUrl, String model) {
     HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -79,6 +79,13 @@ public final class HttpRunner {
       }
       if (data.isEmpty()) {
         throw new IllegalArgumentException("target " + baseUrl + " serves no models");
+      }
+      // A base model, not a LoRA adapter (a card with a parent): its name picks the tokenizer.
+      for (JsonNode card : data) {
+        String parent = card.path("parent").asText("");
+        if (parent.isEmpty() || parent.equals(card.path("id").asText())) {
+          return card.path("id").asText();
+        }
       }
       return data.get(0).path("id").asText();
     } catch (ConnectException e) {
