@@ -198,10 +198,17 @@ final class ProxyExchange {
       Headers.stripHopByHop(headers);
       headersCleaned = true;
     }
-    headers
-        .set(HttpHeaderNames.HOST, backend.hostHeader())
-        .set(REQUEST_ID_HEADER, requestId)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
+    headers.set(HttpHeaderNames.HOST, backend.hostHeader());
+    // The client's own x-request-id and Content-Length are usually right already: kept as they are.
+    if (!requestId.equals(headers.get(REQUEST_ID_HEADER))) {
+      headers.set(REQUEST_ID_HEADER, requestId);
+    }
+    // HTTP/1.1 guarantees one Content-Length value here (Netty's decoder rejects a second one).
+    int length = request.content().readableBytes();
+    if (request.protocolVersion() != io.netty.handler.codec.http.HttpVersion.HTTP_1_1
+        || headers.getInt(HttpHeaderNames.CONTENT_LENGTH, -1) != length) {
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+    }
     DefaultFullHttpRequest out =
         new DefaultFullHttpRequest(
             request.protocolVersion(),

@@ -236,6 +236,28 @@ class HeaderHandlingIT {
     assertThat(atA.all("x-client-hop")).isEmpty();
   }
 
+  @Test
+  void anHttp10RequestWithTwoContentLengthsReachesTheEngineWithOne() throws Exception {
+    Router r = router(a);
+    int n = BODY.getBytes(StandardCharsets.UTF_8).length;
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Length: "
+              + n
+              + "\r\nContent-Length: "
+              + (n + 5)
+              + "\r\nx-test-mode: length\r\n\r\n"
+              + BODY);
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(200);
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.all("content-length")).containsExactly(Integer.toString(n));
+      assertThat(seen.body()).isEqualTo(BODY);
+    }
+  }
+
   static void send(Socket s, String request) throws IOException {
     OutputStream out = s.getOutputStream();
     out.write(request.getBytes(StandardCharsets.UTF_8));
