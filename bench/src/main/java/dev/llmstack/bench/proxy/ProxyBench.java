@@ -131,12 +131,18 @@ public final class ProxyBench {
     double[][] p50 = new double[3][n];
     double[][] p99 = new double[3][n];
     long[] errors = new long[3];
+    long[] generatorGcCount = new long[3];
+    long[] generatorGcMillis = new long[3];
     for (int rep = 0; rep < n; rep++) {
       for (int k = 0; k < 3; k++) {
         int i = (k + rep) % 3;
         try (HttpLoad load =
             new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+          long[] gcBefore = generatorGc();
           HttpLoad.Result r = load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms);
+          long[] gcAfter = generatorGc();
+          generatorGcCount[i] += gcAfter[0] - gcBefore[0];
+          generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
           p50[i][rep] = r.p50Ms();
           p99[i][rep] = r.p99Ms();
           errors[i] += r.errors();
@@ -165,12 +171,27 @@ public final class ProxyBench {
       }
       t.put("half_load_errors", errors[i]);
       t.put("requests", requests[i]);
+      // The load generator's and stubs' own collections during this target's latency runs: their
+      // pauses delay requests to every target alike and show up in its p99 too.
+      t.put("half_load_generator_gc_count", generatorGcCount[i]);
+      t.put("half_load_generator_gc_ms", generatorGcMillis[i]);
       if (i > 0) {
         t.put("added_p99_ms", median(p99[i]) - directP99);
       }
     }
     out.put("router_over_nginx_rps", rps[1] / rps[2]);
     return out;
+  }
+
+  /** Collections so far and their total milliseconds in this JVM (load generator and stubs). */
+  private static long[] generatorGc() {
+    long count = 0;
+    long millis = 0;
+    for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+      count += Math.max(0, gc.getCollectionCount());
+      millis += Math.max(0, gc.getCollectionTime());
+    }
+    return new long[] {count, millis};
   }
 
   /** Open-loop warm-up before each latency run, not counted. */
