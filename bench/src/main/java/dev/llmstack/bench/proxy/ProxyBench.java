@@ -75,7 +75,20 @@ public final class ProxyBench {
             List.of(
                 new Scenario("small-json", chat, 64, 64),
                 new Scenario("sse-stream-10x5ms", stream, 256, 512))) {
-          scenarios.add(measure(sc, s1.port(), routerPort, nginxPort));
+          double routerCpu0 = cpuSeconds(List.of(router.toHandle()));
+          double nginxCpu0 = cpuSeconds(nginxProcesses(nginx));
+          ObjectNode m = measure(sc, s1.port(), routerPort, nginxPort);
+          // CPU per request: how much work each proxy does per request, which a busy machine
+          // disturbs far less than requests/s or latency.
+          long routerRequests = m.get("router").get("requests").asLong();
+          long nginxRequests = m.get("nginx").get("requests").asLong();
+          m.put(
+              "router_cpu_us_per_request",
+              (cpuSeconds(List.of(router.toHandle())) - routerCpu0) * 1e6 / routerRequests);
+          m.put(
+              "nginx_cpu_us_per_request",
+              (cpuSeconds(nginxProcesses(nginx)) - nginxCpu0) * 1e6 / nginxRequests);
+          scenarios.add(m);
         }
         report.put("router_peak_rss_mib", peakRssKib(List.of(router.pid())) / 1024.0);
         List<Long> nginxPids = new ArrayList<>();
@@ -181,6 +194,22 @@ public final class ProxyBench {
     }
     out.put("router_over_nginx_rps", rps[1] / rps[2]);
     return out;
+  }
+
+  private static List<ProcessHandle> nginxProcesses(Process nginx) {
+    List<ProcessHandle> all = new ArrayList<>();
+    all.add(nginx.toHandle());
+    nginx.children().forEach(all::add);
+    return all;
+  }
+
+  /** User plus system CPU time of the processes so far. */
+  private static double cpuSeconds(List<ProcessHandle> processes) {
+    double total = 0;
+    for (ProcessHandle p : processes) {
+      total += p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
+    }
+    return total;
   }
 
   /** Collections so far and their total milliseconds in this JVM (load generator and stubs). */
