@@ -25,6 +25,13 @@ final class BenchRouterCommand implements Callable<Integer> {
       description = "Event-loop threads / nginx workers each.")
   int threads;
 
+  @Option(
+      names = "--repeats",
+      defaultValue = "3",
+      description =
+          "Open-loop latency runs per target, interleaved; the report gives the median of the runs.")
+  int repeats;
+
   @Option(names = "--nginx", defaultValue = "/usr/sbin/nginx", description = "nginx binary.")
   String nginx;
 
@@ -42,13 +49,13 @@ final class BenchRouterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (seconds <= 0 || threads <= 0) {
-      throw new IllegalArgumentException("--seconds and --threads must be positive");
+    if (seconds <= 0 || threads <= 0 || repeats <= 0) {
+      throw new IllegalArgumentException("--seconds, --threads and --repeats must be positive");
     }
     Path jar =
         Path.of(
             BenchRouterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-    new ProxyBench(new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin)).run();
+    new ProxyBench(new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin, repeats)).run();
     return 0;
   }
 }

@@ -13,10 +13,13 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
@@ -38,8 +41,11 @@ import org.HdrHistogram.Recorder;
  */
 public final class HttpLoad implements AutoCloseable {
 
-  /** What a run measured. Latencies in microseconds, to the last response byte. */
-  public record Result(double seconds, long ok, long errors, Histogram latencyMicros) {
+  /**
+   * What a run measured. Latencies in microseconds, to the last response byte; {@code served}
+   * counts every response, warm-up included.
+   */
+  public record Result(double seconds, long ok, long errors, Histogram latencyMicros, long served) {
     public double requestsPerSecond() {
       return ok / seconds;
     }
@@ -60,33 +66,53 @@ public final class HttpLoad implements AutoCloseable {
   private final String path;
   private final byte[] body;
 
+  private final HttpHeaders headers;
+
   public HttpLoad(String host, int port, String path, byte[] body) {
     this.host = host;
     this.port = port;
     this.path = path;
     this.body = body;
+    this.headers =
+        new DefaultHttpHeaders()
+            .set(HttpHeaderNames.HOST, host + ":" + port)
+            .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+            .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
   }
 
   public Result closed(int connections, long millis) throws InterruptedException {
     return run(connections, 0, millis);
   }
 
-  public Result open(int connections, double rate, long millis) throws InterruptedException {
-    return run(connections, rate, millis);
+  /**
+   * Open loop at {@code rate} for {@code warmupMillis + millis}; only requests intended after the
+   * warm-up are counted, so the first second's connection setup on the proxy's side (upstream
+   * connections, pool growth) is not mistaken for steady-state latency.
+   */
+  public Result open(int connections, double rate, long warmupMillis, long millis)
+      throws InterruptedException {
+    return run(connections, rate, warmupMillis, millis);
   }
 
   private Result run(int connections, double rate, long millis) throws InterruptedException {
+    return run(connections, rate, 0, millis);
+  }
+
+  private Result run(int connections, double rate, long warmupMillis, long millis)
+      throws InterruptedException {
     Recorder recorder = new Recorder(3);
     AtomicLong ok = new AtomicLong();
     AtomicLong errors = new AtomicLong();
-    long start = System.nanoTime();
+    AtomicLong served = new AtomicLong();
+    long begin = System.nanoTime();
+    long start = begin + TimeUnit.MILLISECONDS.toNanos(warmupMillis);
     long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
     long interval = rate > 0 ? (long) (connections * 1e9 / rate) : 0;
     CountDownLatch finished = new CountDownLatch(connections);
     List<Channel> channels = new ArrayList<>();
     for (int i = 0; i < connections; i++) {
-      long first = rate > 0 ? start + (long) (i * 1e9 / rate) : start;
-      Conn conn = new Conn(first, interval, end, recorder, ok, errors, finished);
+      long first = rate > 0 ? begin + (long) (i * 1e9 / rate) : begin;
+      Conn conn = new Conn(first, interval, start, end, recorder, ok, errors, served, finished);
       Channel ch =
           new Bootstrap()
               .group(group)
@@ -105,7 +131,7 @@ public final class HttpLoad implements AutoCloseable {
       channels.add(ch);
       ch.eventLoop().execute(conn::scheduleNext);
     }
-    finished.await(millis + 60_000, TimeUnit.MILLISECONDS);
+    finished.await(warmupMillis + millis + 60_000, TimeUnit.MILLISECONDS);
     double seconds = (System.nanoTime() - start) / 1e9;
     for (Channel ch : channels) {
       ch.close();
@@ -114,15 +140,18 @@ public final class HttpLoad implements AutoCloseable {
         Math.min(seconds, millis / 1000.0 + 0.001),
         ok.get(),
         errors.get(),
-        recorder.getIntervalHistogram());
+        recorder.getIntervalHistogram(),
+        served.get());
   }
 
   private final class Conn extends SimpleChannelInboundHandler<HttpObject> {
     private final long interval;
+    private final long measureFrom;
     private final long end;
     private final Recorder recorder;
     private final AtomicLong ok;
     private final AtomicLong errors;
+    private final AtomicLong served;
     private final CountDownLatch finished;
     private long intended;
     private boolean failed;
@@ -132,17 +161,21 @@ public final class HttpLoad implements AutoCloseable {
     Conn(
         long first,
         long interval,
+        long measureFrom,
         long end,
         Recorder recorder,
         AtomicLong ok,
         AtomicLong errors,
+        AtomicLong served,
         CountDownLatch finished) {
       this.intended = first;
       this.interval = interval;
+      this.measureFrom = measureFrom;
       this.end = end;
       this.recorder = recorder;
       this.ok = ok;
       this.errors = errors;
+      this.served = served;
       this.finished = finished;
     }
 
@@ -168,13 +201,16 @@ public final class HttpLoad implements AutoCloseable {
       if (interval == 0) {
         intended = System.nanoTime(); // closed loop: a request starts when it is sent
       }
+      // One read-only headers object for every request: the generator should allocate as little as
+      // it can, or its own GC pauses show up in every target's tail latency.
       FullHttpRequest req =
           new DefaultFullHttpRequest(
-              HttpVersion.HTTP_1_1, HttpMethod.POST, path, Unpooled.wrappedBuffer(body));
-      req.headers()
-          .set(HttpHeaderNames.HOST, host + ":" + port)
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-          .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+              HttpVersion.HTTP_1_1,
+              HttpMethod.POST,
+              path,
+              Unpooled.wrappedBuffer(body),
+              headers,
+              EmptyHttpHeaders.INSTANCE);
       failed = false;
       ctx.writeAndFlush(req);
     }
@@ -186,7 +222,10 @@ public final class HttpLoad implements AutoCloseable {
       }
       if (msg instanceof LastHttpContent) {
         long now = System.nanoTime();
-        if (failed) {
+        served.incrementAndGet();
+        if (intended < measureFrom) {
+          // warm-up: not counted
+        } else if (failed) {
           errors.incrementAndGet();
         } else {
           ok.incrementAndGet();

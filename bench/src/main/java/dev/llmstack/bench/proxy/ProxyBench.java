@@ -27,7 +27,7 @@ public final class ProxyBench {
 
   /** Settings of a run. */
   public record Settings(
-      Path jar, Path outDir, int seconds, int ioThreads, String nginx, boolean pin) {}
+      Path jar, Path outDir, int seconds, int ioThreads, String nginx, boolean pin, int repeats) {}
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -75,7 +75,20 @@ public final class ProxyBench {
             List.of(
                 new Scenario("small-json", chat, 64, 64),
                 new Scenario("sse-stream-10x5ms", stream, 256, 512))) {
-          scenarios.add(measure(sc, s1.port(), routerPort, nginxPort));
+          double routerCpu0 = cpuSeconds(List.of(router.toHandle()));
+          double nginxCpu0 = cpuSeconds(nginxProcesses(nginx));
+          ObjectNode m = measure(sc, s1.port(), routerPort, nginxPort);
+          // CPU per request: how much work each proxy does per request, which a busy machine
+          // disturbs far less than requests/s or latency.
+          long routerRequests = m.get("router").get("requests").asLong();
+          long nginxRequests = m.get("nginx").get("requests").asLong();
+          m.put(
+              "router_cpu_us_per_request",
+              (cpuSeconds(List.of(router.toHandle())) - routerCpu0) * 1e6 / routerRequests);
+          m.put(
+              "nginx_cpu_us_per_request",
+              (cpuSeconds(nginxProcesses(nginx)) - nginxCpu0) * 1e6 / nginxRequests);
+          scenarios.add(m);
         }
         report.put("router_peak_rss_mib", peakRssKib(List.of(router.pid())) / 1024.0);
         List<Long> nginxPids = new ArrayList<>();
@@ -103,10 +116,12 @@ public final class ProxyBench {
     int[] ports = {directPort, routerPort, nginxPort};
     String[] names = {"direct", "router", "nginx"};
     double[] rps = new double[3];
+    long[] requests = new long[3]; // everything each target served, for allocation per request
     for (int i = 0; i < 3; i++) {
       try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
-        load.closed(sc.saturationConnections(), 4000); // warm-up (JIT, connection pools)
+        HttpLoad.Result warm = load.closed(sc.saturationConnections(), 4000); // JIT, pools
         HttpLoad.Result r = load.closed(sc.saturationConnections(), ms);
+        requests[i] += warm.served() + r.served();
         rps[i] = r.requestsPerSecond();
         ObjectNode t = out.putObject(names[i]);
         t.put("saturation_rps", r.requestsPerSecond());
@@ -121,31 +136,101 @@ public final class ProxyBench {
     }
     double half = rps[2] / 2;
     out.put("open_loop_rate", half);
-    double directP99 = 0;
-    for (int i = 0; i < 3; i++) {
-      try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
-        HttpLoad.Result r = load.open(sc.openConnections(), half, ms);
-        ObjectNode t = (ObjectNode) out.get(names[i]);
-        t.put("half_load_p50_ms", r.p50Ms());
-        t.put("half_load_p99_ms", r.p99Ms());
-        t.put("half_load_errors", r.errors());
-        if (i == 0) {
-          directP99 = r.p99Ms();
-        } else {
-          t.put("added_p99_ms", r.p99Ms() - directP99);
+    out.put("open_loop_repeats", settings.repeats());
+    // Latency: several short open-loop runs per target, interleaved (the order rotates each round)
+    // so that a noisy spell on the machine lands on all targets alike; each target's p50/p99 is the
+    // median over its runs.
+    int n = settings.repeats();
+    double[][] p50 = new double[3][n];
+    double[][] p99 = new double[3][n];
+    long[] errors = new long[3];
+    long[] generatorGcCount = new long[3];
+    long[] generatorGcMillis = new long[3];
+    for (int rep = 0; rep < n; rep++) {
+      for (int k = 0; k < 3; k++) {
+        int i = (k + rep) % 3;
+        try (HttpLoad load =
+            new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+          long[] gcBefore = generatorGc();
+          HttpLoad.Result r = load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms);
+          long[] gcAfter = generatorGc();
+          generatorGcCount[i] += gcAfter[0] - gcBefore[0];
+          generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
+          p50[i][rep] = r.p50Ms();
+          p99[i][rep] = r.p99Ms();
+          errors[i] += r.errors();
+          requests[i] += r.served();
+          System.out.printf(
+              Locale.ROOT,
+              "%s %s at %.0f req/s (run %d/%d): p50 %.2f ms p99 %.2f ms%n",
+              sc.name(),
+              names[i],
+              half,
+              rep + 1,
+              n,
+              r.p50Ms(),
+              r.p99Ms());
         }
-        System.out.printf(
-            Locale.ROOT,
-            "%s %s at %.0f req/s: p50 %.2f ms p99 %.2f ms%n",
-            sc.name(),
-            names[i],
-            half,
-            r.p50Ms(),
-            r.p99Ms());
+      }
+    }
+    double directP99 = median(p99[0]);
+    for (int i = 0; i < 3; i++) {
+      ObjectNode t = (ObjectNode) out.get(names[i]);
+      t.put("half_load_p50_ms", median(p50[i]));
+      t.put("half_load_p99_ms", median(p99[i]));
+      ArrayNode runs = t.putArray("half_load_p99_ms_runs");
+      for (double v : p99[i]) {
+        runs.add(v);
+      }
+      t.put("half_load_errors", errors[i]);
+      t.put("requests", requests[i]);
+      // The load generator's and stubs' own collections during this target's latency runs: their
+      // pauses delay requests to every target alike and show up in its p99 too.
+      t.put("half_load_generator_gc_count", generatorGcCount[i]);
+      t.put("half_load_generator_gc_ms", generatorGcMillis[i]);
+      if (i > 0) {
+        t.put("added_p99_ms", median(p99[i]) - directP99);
       }
     }
     out.put("router_over_nginx_rps", rps[1] / rps[2]);
     return out;
+  }
+
+  private static List<ProcessHandle> nginxProcesses(Process nginx) {
+    List<ProcessHandle> all = new ArrayList<>();
+    all.add(nginx.toHandle());
+    nginx.children().forEach(all::add);
+    return all;
+  }
+
+  /** User plus system CPU time of the processes so far. */
+  private static double cpuSeconds(List<ProcessHandle> processes) {
+    double total = 0;
+    for (ProcessHandle p : processes) {
+      total += p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
+    }
+    return total;
+  }
+
+  /** Collections so far and their total milliseconds in this JVM (load generator and stubs). */
+  private static long[] generatorGc() {
+    long count = 0;
+    long millis = 0;
+    for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+      count += Math.max(0, gc.getCollectionCount());
+      millis += Math.max(0, gc.getCollectionTime());
+    }
+    return new long[] {count, millis};
+  }
+
+  /** Open-loop warm-up before each latency run, not counted. */
+  private static final long OPEN_WARMUP_MS = 1000;
+
+  static double median(double[] values) {
+    double[] v = values.clone();
+    java.util.Arrays.sort(v);
+    int m = v.length / 2;
+    return v.length % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
   }
 
   private Process startRouter(int port, String backends) throws IOException {
@@ -194,9 +279,14 @@ public final class ProxyBench {
                 server 127.0.0.1:%d;
                 server 127.0.0.1:%d;
                 keepalive 512;
+                keepalive_requests 100000000;
               }
               server {
                 listen 127.0.0.1:%d;
+                # nginx closes a keep-alive connection after 1000 requests by default; the router
+                # never does and the load generator does not reconnect, so a closed connection
+                # would end its share of the load early.
+                keepalive_requests 100000000;
                 location / {
                   proxy_pass http://stubs;
                   proxy_http_version 1.1;

@@ -38,9 +38,17 @@ public final class Backend {
   private int ejections;
   private long ejectedUntilNanos;
 
+  private final String hostHeader;
+
   public Backend(Endpoint endpoint, OutlierPolicy outliers) {
     this.endpoint = endpoint;
     this.outliers = outliers;
+    this.hostHeader = endpoint.host() + ":" + endpoint.port();
+  }
+
+  /** The Host header of requests to this engine ({@code host:port}), built once. */
+  public String hostHeader() {
+    return hostHeader;
   }
 
   public Endpoint endpoint() {

@@ -75,7 +75,7 @@ public final class BackendRegistry {
 
   /** Routable engines serving {@code model}, as snapshots. */
   public List<BackendSnapshot> candidates(String model, long nowNanos) {
-    List<BackendSnapshot> out = new ArrayList<>();
+    List<BackendSnapshot> out = new ArrayList<>(backends.size());
     for (Backend b : backends.values()) {
       if (b.models().contains(model) && b.routable(nowNanos)) {
         out.add(b.snapshot(nowNanos));

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -27,8 +28,6 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,23 +41,6 @@ import java.util.concurrent.TimeUnit;
  * <p>Runs entirely on the client connection's event loop.
  */
 final class ProxyExchange {
-
-  /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
-  private static final io.netty.util.AsciiString[] HOP_BY_HOP_NAMES = {
-    HttpHeaderNames.CONNECTION,
-    HttpHeaderNames.KEEP_ALIVE,
-    HttpHeaderNames.PROXY_CONNECTION,
-    HttpHeaderNames.PROXY_AUTHENTICATE,
-    HttpHeaderNames.PROXY_AUTHORIZATION,
-    HttpHeaderNames.TE,
-    HttpHeaderNames.TRAILER,
-    HttpHeaderNames.TRANSFER_ENCODING,
-    HttpHeaderNames.UPGRADE
-  };
-
-  /** Header maps for copies of headers Netty already validated when it decoded them. */
-  private static final io.netty.handler.codec.http.DefaultHttpHeadersFactory UNVALIDATED =
-      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
   /**
    * First-byte deadlines on a hashed wheel: O(1) to arm and cancel, where a scheduled task on the
@@ -103,6 +85,7 @@ final class ProxyExchange {
   private String lastError;
   private io.netty.util.Timeout firstByteTimer;
   private boolean released;
+  private boolean headersCleaned;
   private UsageScanner usage; // reads the engine's usage numbers as they stream by
   private long firstByteNanos = -1;
   private RouterObserver.Series series = RouterObserver.Series.NONE;
@@ -206,26 +189,37 @@ final class ProxyExchange {
   private void send(Channel ch) {
     upstream = ch;
     UpstreamHandler.of(ch).exchange(this);
+    // The client's headers object goes upstream as it is, hop-by-hop headers removed once (a retry
+    // sends the same, already clean, map): copying it into a new map per request was a fifth of
+    // the router's allocation. The client's trailers are not forwarded (a Content-Length body
+    // has none).
+    HttpHeaders headers = request.headers();
+    if (!headersCleaned) {
+      Headers.stripHopByHop(headers);
+      headersCleaned = true;
+    }
+    headers.set(HttpHeaderNames.HOST, backend.hostHeader());
+    // The client's own x-request-id and Content-Length are usually right already: kept as they are.
+    if (!requestId.equals(headers.get(REQUEST_ID_HEADER))) {
+      headers.set(REQUEST_ID_HEADER, requestId);
+    }
+    // HTTP/1.1 guarantees one Content-Length value here (Netty's decoder rejects a second one).
+    int length = request.content().readableBytes();
+    if (request.protocolVersion() != io.netty.handler.codec.http.HttpVersion.HTTP_1_1
+        || headers.getInt(HttpHeaderNames.CONTENT_LENGTH, -1) != length) {
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+    }
     DefaultFullHttpRequest out =
         new DefaultFullHttpRequest(
             request.protocolVersion(),
             request.method(),
             request.uri(),
             request.content().retainedDuplicate(),
-            UNVALIDATED,
-            UNVALIDATED);
-    copyHeaders(request.headers(), out.headers());
-    out.headers()
-        .set(HttpHeaderNames.HOST, backend.endpoint().host() + ":" + backend.endpoint().port())
-        .set(REQUEST_ID_HEADER, requestId)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
-    ch.writeAndFlush(out)
-        .addListener(
-            (ChannelFuture f) -> {
-              if (!f.isSuccess() && upstream == ch && state == State.WAITING_HEAD) {
-                ch.close();
-              }
-            });
+            headers,
+            EmptyHttpHeaders.INSTANCE);
+    // A void promise: a failed write fires exceptionCaught on the upstream connection, which
+    // closes it and fails this attempt over (UpstreamHandler), as a listener would.
+    ch.writeAndFlush(out, ch.voidPromise());
     long timeout = rc.settings().firstByteTimeoutMs();
     if (timeout > 0) {
       firstByteTimer =
@@ -263,19 +257,25 @@ final class ProxyExchange {
         onHead(r);
       }
       if (state == State.RELAYING && msg instanceof HttpContent c) {
-        boolean last = c instanceof LastHttpContent;
         usage.scan(c.content());
         if (eventStream && c.content().isReadable()) {
           timePiece();
         }
-        if (last) {
-          client
-              .writeAndFlush(new DefaultLastHttpContent(c.content().retain()))
-              .addListener(
-                  keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+        if (c instanceof LastHttpContent last) {
+          // The engine's trailers are not forwarded; without any, the decoder's object goes on.
+          LastHttpContent out =
+              last.trailingHeaders().isEmpty()
+                  ? last.retain()
+                  : new DefaultLastHttpContent(last.content().retain(), EmptyHttpHeaders.INSTANCE);
+          if (keepAlive) {
+            // A failed write fires exceptionCaught, which closes the client (CLOSE_ON_FAILURE).
+            client.writeAndFlush(out, client.voidPromise());
+          } else {
+            client.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+          }
           finish();
         } else {
-          client.writeAndFlush(new DefaultHttpContent(c.content().retain()));
+          client.writeAndFlush(c.retain(), client.voidPromise());
           if (!client.channel().isWritable()) {
             upstream.config().setAutoRead(false);
           }
@@ -302,12 +302,24 @@ final class ProxyExchange {
       return;
     }
     upstreamKeepAlive = HttpUtil.isKeepAlive(r);
-    String ct = r.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    HttpHeaders from = r.headers();
+    String ct = from.get(HttpHeaderNames.CONTENT_TYPE);
     eventStream = ct != null && ct.startsWith("text/event-stream");
-    DefaultHttpResponse head =
-        new DefaultHttpResponse(r.protocolVersion(), r.status(), UNVALIDATED);
-    copyHeaders(r.headers(), head.headers());
-    if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+    boolean hasLength = from.contains(HttpHeaderNames.CONTENT_LENGTH);
+    HttpResponse head;
+    if (hasLength || HttpUtil.isTransferEncodingChunked(r)) {
+      // The engine's response head goes to the client, cleaned in place. Safe for the decoder,
+      // which still reads this map until the body ends: it only asks whether the body is chunked,
+      // and that answer stays the same.
+      Headers.stripHopByHop(from);
+      head = r;
+    } else {
+      // A body that ends when the engine closes: the client gets it chunked, but the decoder must
+      // keep seeing an unchunked message to end it at the close, so the head is a copy.
+      head = new DefaultHttpResponse(r.protocolVersion(), r.status(), Headers.UNVALIDATED);
+      Headers.copyEndToEnd(from, head.headers());
+    }
+    if (!hasLength) {
       HttpUtil.setTransferEncodingChunked(head, true);
     }
     head.headers()
@@ -317,7 +329,7 @@ final class ProxyExchange {
     if (!keepAlive) {
       head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    client.write(head);
+    client.write(head, client.voidPromise());
     state = State.RELAYING;
     // Token counts for metrics and the access log; the scan stops only at colons (UsageScanner).
     usage = new UsageScanner();
@@ -518,47 +530,5 @@ final class ProxyExchange {
       firstByteTimer.cancel();
       firstByteTimer = null;
     }
-  }
-
-  private static void copyHeaders(HttpHeaders from, HttpHeaders to) {
-    // Headers the Connection header names are hop-by-hop too (rare; only then is a set built).
-    Set<String> connectionTokens = null;
-    String connection = from.get(HttpHeaderNames.CONNECTION);
-    if (connection != null && connection.indexOf(',') >= 0
-        || connection != null
-            && !connection.equalsIgnoreCase("keep-alive")
-            && !connection.equalsIgnoreCase("close")) {
-      connectionTokens = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-      for (String v : from.getAll(HttpHeaderNames.CONNECTION)) {
-        for (String token : v.split(",")) {
-          connectionTokens.add(token.trim());
-        }
-      }
-    }
-    var it = from.iteratorCharSequence();
-    while (it.hasNext()) {
-      var e = it.next();
-      CharSequence name = e.getKey();
-      if (isHopByHop(name)
-          || io.netty.util.AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
-          || io.netty.util.AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.HOST)
-          || (connectionTokens != null && connectionTokens.contains(name.toString()))) {
-        continue;
-      }
-      to.add(name, e.getValue());
-    }
-    String length = from.get(HttpHeaderNames.CONTENT_LENGTH);
-    if (length != null) {
-      to.set(HttpHeaderNames.CONTENT_LENGTH, length);
-    }
-  }
-
-  private static boolean isHopByHop(CharSequence name) {
-    for (io.netty.util.AsciiString h : HOP_BY_HOP_NAMES) {
-      if (io.netty.util.AsciiString.contentEqualsIgnoreCase(name, h)) {
-        return true;
-      }
-    }
-    return false;
   }
 }

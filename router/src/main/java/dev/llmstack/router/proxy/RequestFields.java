@@ -6,9 +6,8 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.llmstack.protocol.openai.OpenAiError;
 import dev.llmstack.protocol.openai.OpenAiException;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * The fields routing needs, read in one streaming pass over the body without building a tree:
@@ -19,6 +18,33 @@ record RequestFields(String model, String user, boolean stream) {
 
   private static final JsonFactory JSON = new JsonFactory();
 
+  /** Bodies up to this size are parsed from a per-thread copy; larger ones get their own array. */
+  private static final int SCRATCH_MAX = 1 << 20;
+
+  /**
+   * A per-event-loop array the body is copied into for parsing: Jackson parses a byte array without
+   * the stream wrappers and read buffer an InputStream needs, and the array is reused.
+   */
+  private static final FastThreadLocal<byte[]> SCRATCH =
+      new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+          return new byte[4096];
+        }
+      };
+
+  private static byte[] bytes(ByteBuf body, int len) {
+    if (len > SCRATCH_MAX) {
+      return new byte[len];
+    }
+    byte[] scratch = SCRATCH.get();
+    if (scratch.length < len) {
+      scratch = new byte[Math.min(SCRATCH_MAX, Math.max(len, scratch.length * 2))];
+      SCRATCH.set(scratch);
+    }
+    return scratch;
+  }
+
   static RequestFields read(ByteBuf body) {
     if (!body.isReadable()) {
       throw bad("The request body is empty; a JSON object is required.", null);
@@ -26,7 +52,18 @@ record RequestFields(String model, String user, boolean stream) {
     String model = null;
     String user = null;
     boolean stream = false;
-    try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
+    int len = body.readableBytes();
+    byte[] bytes;
+    int offset;
+    if (body.hasArray()) {
+      bytes = body.array();
+      offset = body.arrayOffset() + body.readerIndex();
+    } else {
+      bytes = bytes(body, len);
+      offset = 0;
+      body.getBytes(body.readerIndex(), bytes, 0, len);
+    }
+    try (JsonParser p = JSON.createParser(bytes, offset, len)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw bad("The request body must be a JSON object.", null);
       }

@@ -156,7 +156,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     ch.pipeline()
-                        .addLast(new HttpServerCodec())
+                        .addLast(new HttpServerCodec(Headers.decoderConfig()))
                         .addLast(new BodyLimit(maxBodyBytes))
                         .addLast(new RouterHandler(RouterServer.this));
                   }

@@ -42,7 +42,9 @@ final class UpstreamPool {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    ch.pipeline().addLast(new HttpClientCodec()).addLast(new UpstreamHandler());
+                    ch.pipeline()
+                        .addLast(new HttpClientCodec(Headers.decoderConfig(), false, false))
+                        .addLast(new UpstreamHandler());
                   }
                 });
   }

@@ -49,4 +49,46 @@ class RequestFieldsTest {
               OpenAiException.class, e -> assertThat(e.error().status()).isEqualTo(400));
     }
   }
+
+  @Test
+  void readsDirectCompositeAndSlicedBodiesWithoutMovingThem() {
+    byte[] json =
+        "{\"model\":\"m2\",\"user\":\"u\",\"stream\":false}".getBytes(StandardCharsets.UTF_8);
+    ByteBuf direct = Unpooled.directBuffer().writeBytes(json);
+    ByteBuf composite =
+        Unpooled.compositeBuffer()
+            .addComponent(true, Unpooled.directBuffer().writeBytes(json, 0, 7))
+            .addComponent(true, Unpooled.directBuffer().writeBytes(json, 7, json.length - 7));
+    ByteBuf framed = Unpooled.buffer().writeBytes("xx".getBytes(StandardCharsets.UTF_8));
+    framed.writeBytes(json).writeBytes("yy".getBytes(StandardCharsets.UTF_8));
+    ByteBuf slice = framed.slice(2, json.length); // a heap array with an offset
+    try {
+      for (ByteBuf body : new ByteBuf[] {direct, composite, slice}) {
+        int before = body.readerIndex();
+        assertThat(RequestFields.read(body)).isEqualTo(new RequestFields("m2", "u", false));
+        assertThat(body.readerIndex()).isEqualTo(before);
+        assertThat(body.readableBytes()).isEqualTo(json.length);
+      }
+    } finally {
+      direct.release();
+      composite.release();
+      framed.release();
+    }
+  }
+
+  @Test
+  void readsBodiesLargerThanTheReusedBuffer() {
+    for (int size : new int[] {3000, 40_000, 2_000_000}) {
+      String json = "{\"messages\":[\"" + "a".repeat(size) + "\"],\"model\":\"big\"}";
+      ByteBuf body = Unpooled.directBuffer().writeBytes(json.getBytes(StandardCharsets.UTF_8));
+      try {
+        assertThat(RequestFields.read(body).model()).as("size %d", size).isEqualTo("big");
+      } finally {
+        body.release();
+      }
+      // A smaller body after a larger one must not see the larger one's leftover bytes.
+      assertThat(read("{\"model\":\"s\"}").model()).isEqualTo("s");
+      assertThatThrownBy(() -> read("{\"model\":\"s\"")).isInstanceOf(OpenAiException.class);
+    }
+  }
 }

@@ -1,0 +1,474 @@
+package dev.llmstack.router.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstack.router.Router;
+import dev.llmstack.router.RouterSettings;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What crosses the router, header by header, on the wire: hop-by-hop headers stay on their hop in
+ * both directions, end-to-end headers pass, Host names the engine, x-request-id is forwarded and
+ * returned, and the framing (Content-Length or chunked) is right for each kind of engine response.
+ * A raw socket on the client side, since HTTP clients hide or refuse hop-by-hop headers.
+ */
+class HeaderHandlingIT {
+
+  static final String BODY =
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+  StubEngine a;
+  StubEngine b;
+  Router router;
+
+  @BeforeEach
+  void start() throws Exception {
+    a = new StubEngine();
+    b = new StubEngine();
+  }
+
+  @AfterEach
+  void stop() {
+    if (router != null) {
+      router.close();
+    }
+    a.close();
+    b.close();
+  }
+
+  Router router(StubEngine... engines) throws Exception {
+    List<String> urls = new ArrayList<>();
+    for (StubEngine e : engines) {
+      urls.add(e.url());
+    }
+    router =
+        Router.start(
+            RouterSettings.defaults()
+                .port(0)
+                .backends(urls)
+                .healthIntervalMs(100)
+                .scrapeIntervalMs(200)
+                .ioThreads(1)
+                .drainSeconds(0));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (router.registry().all().stream()
+            .filter(x -> x.modelsKnown() && x.routable(System.nanoTime()))
+            .count()
+        < engines.length) {
+      assertThat(System.nanoTime()).as("engines ready").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+    return router;
+  }
+
+  static String request(String mode, String... extraHeaderLines) {
+    StringBuilder sb =
+        new StringBuilder()
+            .append("POST /v1/chat/completions HTTP/1.1\r\n")
+            .append("Host: the-router\r\n")
+            .append("Content-Type: application/json\r\n")
+            .append("Content-Length: ")
+            .append(BODY.getBytes(StandardCharsets.UTF_8).length)
+            .append("\r\n")
+            .append("x-test-mode: ")
+            .append(mode)
+            .append("\r\n");
+    for (String line : extraHeaderLines) {
+      sb.append(line).append("\r\n");
+    }
+    return sb.append("\r\n").append(BODY).toString();
+  }
+
+  @Test
+  void hopByHopHeadersStayOnTheirHopBothWays() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(
+          s,
+          request(
+              "length",
+              "Connection: keep-alive, X-Client-Hop",
+              "X-Client-Hop: secret",
+              "Keep-Alive: timeout=5",
+              "Proxy-Authorization: Basic abc",
+              "Proxy-Connection: keep-alive",
+              "TE: trailers",
+              "Upgrade: h2c",
+              "x-request-id: my-trace-1",
+              "x-end-to-end: kept"));
+      Reply reply = Reply.read(s.getInputStream());
+
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen).isNotNull();
+      for (String hop :
+          List.of(
+              "connection",
+              "x-client-hop",
+              "keep-alive",
+              "proxy-authorization",
+              "proxy-connection",
+              "te",
+              "upgrade",
+              "transfer-encoding")) {
+        assertThat(seen.all(hop)).as("forwarded %s", hop).isEmpty();
+      }
+      assertThat(seen.all("host")).containsExactly("127.0.0.1:" + a.port());
+      assertThat(seen.all("x-request-id")).containsExactly("my-trace-1");
+      assertThat(seen.all("x-end-to-end")).containsExactly("kept");
+      assertThat(seen.all("content-type")).containsExactly("application/json");
+      assertThat(seen.all("content-length"))
+          .containsExactly(Integer.toString(BODY.getBytes(StandardCharsets.UTF_8).length));
+      assertThat(seen.body()).isEqualTo(BODY);
+
+      assertThat(reply.status()).isEqualTo(200);
+      for (String hop :
+          List.of(
+              "connection",
+              "x-engine-hop",
+              "keep-alive",
+              "proxy-authenticate",
+              "upgrade",
+              "trailer",
+              "transfer-encoding")) {
+        assertThat(reply.all(hop)).as("returned %s", hop).isEmpty();
+      }
+      assertThat(reply.all("x-engine-end")).containsExactly("kept");
+      assertThat(reply.all("x-request-id")).containsExactly("my-trace-1");
+      assertThat(reply.all("x-llmstack-engine")).containsExactly(a.url());
+      assertThat(reply.all("content-length"))
+          .containsExactly(Integer.toString(StubEngine.JSON.length()));
+      assertThat(reply.body()).isEqualTo(StubEngine.JSON);
+
+      // The connection stays open: a chunked engine response goes on chunked, without trailers.
+      send(s, request("chunked"));
+      Reply chunked = Reply.read(s.getInputStream());
+      assertThat(chunked.status()).isEqualTo(200);
+      assertThat(chunked.all("transfer-encoding")).containsExactly("chunked");
+      assertThat(chunked.all("content-length")).isEmpty();
+      assertThat(chunked.all("trailer")).isEmpty();
+      assertThat(chunked.trailers()).isEmpty();
+      assertThat(chunked.body()).isEqualTo(String.join("", StubEngine.EVENTS));
+      assertThat(chunked.all("x-request-id")).hasSize(1);
+      Seen second = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(second.all("x-request-id")).isEqualTo(chunked.all("x-request-id"));
+
+      // A body the engine ends by closing its connection reaches the client whole, chunked.
+      send(s, request("close"));
+      Reply closeDelimited = Reply.read(s.getInputStream());
+      assertThat(closeDelimited.status()).isEqualTo(200);
+      assertThat(closeDelimited.all("transfer-encoding")).containsExactly("chunked");
+      assertThat(closeDelimited.all("connection")).isEmpty();
+      assertThat(closeDelimited.body()).isEqualTo(StubEngine.JSON);
+
+      // A client that asks to close gets Connection: close, then the router closes.
+      send(s, request("length", "Connection: close"));
+      Reply last = Reply.read(s.getInputStream());
+      assertThat(last.status()).isEqualTo(200);
+      assertThat(last.all("connection")).containsExactly("close");
+      assertThat(last.body()).isEqualTo(StubEngine.JSON);
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void aRetriedRequestCarriesTheNextEnginesHostAndTheSameRequestId() throws Exception {
+    a.failChats = true; // 503: the router moves the request to b
+    Router r = router(a, b);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      for (int i = 0; i < 4; i++) {
+        send(s, request("length", "Connection: X-Client-Hop", "X-Client-Hop: x"));
+        Reply reply = Reply.read(s.getInputStream());
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.all("x-llmstack-engine")).containsExactly(b.url());
+        String id = reply.all("x-request-id").get(0);
+        Seen seen = b.seen.poll(5, TimeUnit.SECONDS);
+        assertThat(seen.all("host")).containsExactly("127.0.0.1:" + b.port());
+        assertThat(seen.all("x-request-id")).containsExactly(id);
+        assertThat(seen.all("x-client-hop")).isEmpty();
+        assertThat(seen.all("connection")).isEmpty();
+        assertThat(seen.body()).isEqualTo(BODY);
+      }
+    }
+    Seen atA = a.seen.poll(5, TimeUnit.SECONDS);
+    assertThat(atA).as("some request went to a first").isNotNull();
+    assertThat(atA.all("host")).containsExactly("127.0.0.1:" + a.port());
+    assertThat(atA.all("x-client-hop")).isEmpty();
+  }
+
+  @Test
+  void anHttp10RequestWithTwoContentLengthsReachesTheEngineWithOne() throws Exception {
+    Router r = router(a);
+    int n = BODY.getBytes(StandardCharsets.UTF_8).length;
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Length: "
+              + n
+              + "\r\nContent-Length: "
+              + (n + 5)
+              + "\r\nx-test-mode: length\r\n\r\n"
+              + BODY);
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(200);
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.all("content-length")).containsExactly(Integer.toString(n));
+      assertThat(seen.body()).isEqualTo(BODY);
+    }
+  }
+
+  static void send(Socket s, String request) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write(request.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  /** What an engine received. Header names lower-cased. */
+  record Seen(List<Map.Entry<String, String>> headers, String body) {
+    List<String> all(String name) {
+      return headers.stream()
+          .filter(e -> e.getKey().equals(name))
+          .map(Map.Entry::getValue)
+          .toList();
+    }
+  }
+
+  /** One HTTP/1.1 response read off the wire. Header names lower-cased. */
+  record Reply(
+      int status,
+      List<Map.Entry<String, String>> headers,
+      String body,
+      List<Map.Entry<String, String>> trailers) {
+
+    List<String> all(String name) {
+      return headers.stream()
+          .filter(e -> e.getKey().equals(name))
+          .map(Map.Entry::getValue)
+          .toList();
+    }
+
+    static Reply read(InputStream in) throws IOException {
+      String statusLine = line(in);
+      int status = Integer.parseInt(statusLine.split(" ")[1]);
+      List<Map.Entry<String, String>> headers = fields(in);
+      Reply head = new Reply(status, headers, "", List.of());
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      List<Map.Entry<String, String>> trailers = List.of();
+      if (head.all("transfer-encoding").contains("chunked")) {
+        int size;
+        while ((size = Integer.parseInt(line(in).trim(), 16)) > 0) {
+          body.write(in.readNBytes(size));
+          line(in);
+        }
+        trailers = fields(in);
+      } else if (!head.all("content-length").isEmpty()) {
+        body.write(in.readNBytes(Integer.parseInt(head.all("content-length").get(0))));
+      } else {
+        body.write(in.readAllBytes());
+      }
+      return new Reply(status, headers, body.toString(StandardCharsets.UTF_8), trailers);
+    }
+
+    private static List<Map.Entry<String, String>> fields(InputStream in) throws IOException {
+      List<Map.Entry<String, String>> out = new ArrayList<>();
+      String l;
+      while (!(l = line(in)).isEmpty()) {
+        int colon = l.indexOf(':');
+        out.add(
+            Map.entry(
+                l.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                l.substring(colon + 1).trim()));
+      }
+      return out;
+    }
+
+    private static String line(InputStream in) throws IOException {
+      StringBuilder sb = new StringBuilder();
+      int c;
+      while ((c = in.read()) != '\n') {
+        if (c < 0) {
+          throw new IOException("connection closed mid-line: " + sb);
+        }
+        if (c != '\r') {
+          sb.append((char) c);
+        }
+      }
+      return sb.toString();
+    }
+  }
+
+  /**
+   * An engine that records what it receives and answers by the request's x-test-mode: {@code
+   * length} (Content-Length, plus hop-by-hop headers of its own), {@code chunked} (three pieces and
+   * a trailer) or {@code close} (no length: the body ends when it closes the connection).
+   */
+  static final class StubEngine implements AutoCloseable {
+    static final String JSON = "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[]}";
+    static final List<String> EVENTS = List.of("data: 1\n\n", "data: 2\n\n", "data: [DONE]\n\n");
+
+    final BlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
+    volatile boolean failChats;
+    private final EventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final Channel channel;
+
+    StubEngine() throws InterruptedException {
+      channel =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      ch.pipeline()
+                          .addLast(new HttpServerCodec())
+                          .addLast(new HttpObjectAggregator(1 << 20))
+                          .addLast(new Handler());
+                    }
+                  })
+              .bind("127.0.0.1", 0)
+              .sync()
+              .channel();
+    }
+
+    int port() {
+      return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + port();
+    }
+
+    @Override
+    public void close() {
+      channel.close().awaitUninterruptibly();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+      @Override
+      protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        String uri = req.uri();
+        if (uri.startsWith("/v1/models")) {
+          full(ctx, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"m\",\"object\":\"model\"}]}");
+          return;
+        }
+        if (!uri.startsWith("/v1/chat/completions")) {
+          full(ctx, 200, "");
+          return;
+        }
+        List<Map.Entry<String, String>> headers = new ArrayList<>();
+        req.headers()
+            .forEach(
+                e -> headers.add(Map.entry(e.getKey().toLowerCase(Locale.ROOT), e.getValue())));
+        seen.add(new Seen(headers, req.content().toString(StandardCharsets.UTF_8)));
+        if (failChats) {
+          full(ctx, 503, "{}");
+          return;
+        }
+        switch (req.headers().get("x-test-mode")) {
+          case "chunked" -> {
+            DefaultHttpResponse head =
+                new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers()
+                .set("content-type", "text/event-stream")
+                .set("transfer-encoding", "chunked")
+                .set("trailer", "x-t");
+            ctx.write(head);
+            ctx.write(content(EVENTS.get(0)));
+            ctx.write(content(EVENTS.get(1)));
+            ctx.write(content(EVENTS.get(2)));
+            DefaultLastHttpContent last = new DefaultLastHttpContent();
+            last.trailingHeaders().set("x-t", "1");
+            ctx.writeAndFlush(last);
+          }
+          case "close" -> {
+            DefaultHttpResponse head =
+                new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set("content-type", "application/json").set("connection", "close");
+            ctx.write(head);
+            ctx.write(content(JSON));
+            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+                .addListener(ChannelFutureListener.CLOSE);
+          }
+          default -> {
+            FullHttpResponse r =
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer(JSON, StandardCharsets.UTF_8));
+            r.headers()
+                .set("content-type", "application/json")
+                .set("content-length", r.content().readableBytes())
+                .set("connection", "keep-alive, X-Engine-Hop")
+                .set("x-engine-hop", "secret")
+                .set("keep-alive", "timeout=5")
+                .set("proxy-authenticate", "Basic")
+                .set("upgrade", "h2c")
+                .set("x-request-id", "the-engine-must-not-win")
+                .set("x-engine-end", "kept");
+            ctx.writeAndFlush(r);
+          }
+        }
+      }
+
+      private static DefaultHttpContent content(String s) {
+        return new DefaultHttpContent(Unpooled.copiedBuffer(s, StandardCharsets.UTF_8));
+      }
+
+      private static void full(ChannelHandlerContext ctx, int status, String body) {
+        FullHttpResponse r =
+            new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(status),
+                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        r.headers()
+            .set("content-type", "application/json")
+            .set("content-length", r.content().readableBytes());
+        ctx.writeAndFlush(r);
+      }
+    }
+  }
+}
