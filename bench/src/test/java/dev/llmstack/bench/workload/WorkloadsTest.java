@@ -95,4 +95,29 @@ class WorkloadsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("qps");
   }
+
+  @Test
+  void loraMixGivesEachUserOneAdapterWithHotAndColdOnes() {
+    SyntheticWorkload.Params p =
+        new SyntheticWorkload.Params(2000, 100, 50, 0.5, 10, 0.5, 200, 50, 0, 1, 16, 3);
+    LoraMix mix = new LoraMix(new SyntheticWorkload(p), 8);
+    List<BenchRequest> sent = new ArrayList<>();
+    mix.start(sent::add);
+    assertThat(sent).hasSize(2000);
+    java.util.Map<String, Integer> perAdapter = new java.util.TreeMap<>();
+    java.util.Map<String, String> adapterOfUser = new java.util.HashMap<>();
+    for (BenchRequest r : sent) {
+      assertThat(r.lora()).matches("lora-[0-7]");
+      perAdapter.merge(r.lora(), 1, Integer::sum);
+      String key = r.user() != null ? r.user() : r.id();
+      assertThat(adapterOfUser.merge(key, r.lora(), (a, b) -> a.equals(b) ? a : "two"))
+          .isNotEqualTo("two");
+    }
+    // Every adapter is used; about 1/(k+1): lora-0 several times as popular as lora-7.
+    assertThat(perAdapter).hasSize(8);
+    assertThat(perAdapter.get("lora-0")).isGreaterThan(3 * perAdapter.get("lora-7"));
+    assertThat(mix.name()).endsWith("+8-loras");
+    assertThatThrownBy(() -> new LoraMix(new SyntheticWorkload(p), 0))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }
