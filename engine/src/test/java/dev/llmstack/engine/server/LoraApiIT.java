@@ -16,6 +16,10 @@ class LoraApiIT {
 
   private static final String BASE = "meta-llama/Llama-3.1-8B-Instruct";
 
+  private static EngineSettings fast() {
+    return EngineSettings.defaults().port(0).timeScale(20).maxModelLen(2048);
+  }
+
   private static String completion(String model, int from) {
     StringBuilder ids = new StringBuilder("[");
     for (int i = 0; i < 64; i++) {
@@ -31,13 +35,7 @@ class LoraApiIT {
   @Test
   void servesAdaptersWithTheirOwnCardsAndCaches() throws Exception {
     try (SimulatedEngine engine =
-        SimulatedEngine.start(
-            EngineSettings.defaults()
-                .port(0)
-                .timeScale(20)
-                .maxModelLen(2048)
-                .loraModule("sql-lora", "/adapters/sql")
-                .maxLoras(2))) {
+        SimulatedEngine.start(fast().loraModule("sql-lora", "/adapters/sql").maxLoras(2))) {
       TestHttp http = new TestHttp(engine.baseUrl());
 
       JsonNode data = http.get("/v1/models").json().path("data");
@@ -78,13 +76,7 @@ class LoraApiIT {
   @Test
   void loadsAndUnloadsAdaptersAtRunTime() throws Exception {
     try (SimulatedEngine engine =
-        SimulatedEngine.start(
-            EngineSettings.defaults()
-                .port(0)
-                .timeScale(20)
-                .maxModelLen(2048)
-                .enableLora(true)
-                .runtimeLoraUpdating(true))) {
+        SimulatedEngine.start(fast().enableLora(true).runtimeLoraUpdating(true))) {
       TestHttp http = new TestHttp(engine.baseUrl());
       String load = "{\"lora_name\":\"chat-lora\",\"lora_path\":\"/adapters/chat\"}";
       TestHttp.Reply ok = http.post("/v1/load_lora_adapter", load);

@@ -21,14 +21,18 @@ class KvRoutingIT {
 
   static final String MODEL = "meta-llama/Llama-3.1-8B-Instruct";
 
+  /** A fast engine on a free port publishing KV events with replay. */
+  static EngineSettings settings() {
+    return EngineSettings.defaults()
+        .port(0)
+        .timeScale(20)
+        .maxModelLen(8192)
+        .kvEventsPort(0)
+        .kvReplayPort(0);
+  }
+
   static SimulatedEngine engine() throws Exception {
-    return SimulatedEngine.start(
-        EngineSettings.defaults()
-            .port(0)
-            .timeScale(20)
-            .maxModelLen(8192)
-            .kvEventsPort(0)
-            .kvReplayPort(0));
+    return SimulatedEngine.start(settings());
   }
 
   @Test
@@ -127,14 +131,7 @@ class KvRoutingIT {
   }
 
   static SimulatedEngine loraEngine() throws Exception {
-    return SimulatedEngine.start(
-        EngineSettings.defaults()
-            .port(0)
-            .timeScale(20)
-            .maxModelLen(8192)
-            .kvEventsPort(0)
-            .kvReplayPort(0)
-            .loraModule("sql-lora", "/adapters/sql"));
+    return SimulatedEngine.start(settings().loraModule("sql-lora", "/adapters/sql"));
   }
 
   /**
