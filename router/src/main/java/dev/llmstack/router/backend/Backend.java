@@ -231,6 +231,11 @@ public final class Backend {
         activeLoras(st));
   }
 
+  /** LoRA adapters this engine is busy with now (see {@link BackendSnapshot#activeLoras}). */
+  public java.util.Set<String> activeLoras() {
+    return activeLoras(stats);
+  }
+
   /**
    * Adapters this engine is busy with: those of the requests this router has in flight here, plus
    * those its last scrape showed running (other routers' requests). Empty for a base-only engine.

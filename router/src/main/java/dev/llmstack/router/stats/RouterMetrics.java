@@ -214,6 +214,15 @@ public final class RouterMetrics implements RouterObserver {
         "vllm:num_requests_waiting at the engine's last scrape.",
         b -> b.stats().waiting());
     engineGauge(
+        "llmstack_router_engine_max_loras",
+        "max_lora of vllm:lora_requests_info at the engine's last scrape (0: no LoRA adapters).",
+        b -> b.stats().maxLoras());
+    engineGauge(
+        "llmstack_router_engine_active_loras",
+        "LoRA adapters the engine is busy with: this router's requests in flight there plus those"
+            + " its last scrape showed running. At max_loras, requests for other adapters wait.",
+        b -> b.activeLoras().size());
+    engineGauge(
         "llmstack_router_engine_kv_cache_usage_ratio",
         "vllm:kv_cache_usage_perc (0..1) at the engine's last scrape.",
         b -> b.stats().kvUsage());

@@ -77,6 +77,7 @@ class BackendTest {
     assertThat(b.snapshot(0).activeLoras()).containsExactly("sql-lora");
     b.stats(new EngineStats(3, 0, 0, 0, 0, 1, 2, java.util.Set.of("chat-lora")));
     assertThat(b.snapshot(0).activeLoras()).containsExactlyInAnyOrder("sql-lora", "chat-lora");
+    assertThat(b.activeLoras()).hasSize(2);
     assertThat(b.snapshot(0).loraSlotsFull("other")).isTrue();
     b.finished(true, "sql-lora");
     b.finished(false, null);

@@ -204,6 +204,10 @@ class KvRoutingIT {
 
       // The router predicted every one of these: no hit where the engine found none.
       String metrics = Http.get(r.baseUrl() + "/metrics").body();
+      assertThat(
+              metricValue(
+                  metrics, "llmstack_router_engine_max_loras{engine=\"" + lora.engine() + "\"}"))
+          .isEqualTo(1.0);
       assertThat(metricValue(metrics, "llmstack_router_cache_prediction_accuracy"))
           .isGreaterThanOrEqualTo(0.95);
     }

@@ -161,6 +161,8 @@ class ObservabilityIT {
             "llmstack_router_engine_scrape_age_seconds",
             "llmstack_router_engine_requests_running",
             "llmstack_router_engine_kv_cache_usage_ratio",
+            "llmstack_router_engine_max_loras",
+            "llmstack_router_engine_active_loras",
             "llmstack_router_kv_index_blocks",
             "llmstack_router_prefix_index_blocks")) {
       PrometheusParser.Family g = f.get(gauge);
