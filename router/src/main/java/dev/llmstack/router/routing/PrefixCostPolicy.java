@@ -99,7 +99,9 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
    * An engine's load in prefill tokens: requests it holds, and the prefill queued ahead. A LoRA
    * request at an engine whose adapter slots are all taken by other adapters cannot start until one
    * adapter's requests have all finished, and meanwhile the engine keeps admitting requests for the
-   * adapters it runs: it waits, roughly, behind the engine's whole load once more.
+   * adapters it runs: it waits, roughly, behind the engine's requests once more (at least one
+   * request's worth). The pending prefill is not doubled: with long cached histories that would
+   * outweigh the hit and move conversations away from their cache (measured in the twin).
    */
   private double loadCost(RouteRequest request, BackendSnapshot b) {
     double requests = tokensPerQueuedRequest * b.load();
