@@ -133,6 +133,13 @@ public final class Twin {
           run.driver.engines().get(i).busyNanos() / (double) Math.max(1, run.driver.now()));
     }
     extra.put("engine_busy_fraction", busy);
+    // The router's closed-loop figure (llmstack_router_cache_prediction_accuracy), for the policies
+    // that predict: 1 - sum|predicted - actual| / sum(max(predicted, actual)) cached tokens.
+    if (run.predictionDenominator > 0) {
+      extra.put(
+          "cache_prediction_accuracy",
+          Math.max(0, 1 - run.predictionError / (double) run.predictionDenominator));
+    }
     return new RunResult(policy, run.sink.records(), run.sink.itl(), run.lastEnd, extra);
   }
 
@@ -176,6 +183,8 @@ public final class Twin {
     final int maxModelLen;
     int pendingArrivals;
     int outstanding;
+    long predictionError;
+    long predictionDenominator;
     long lastEnd;
     final Workload.Dispatch dispatch;
 
@@ -367,6 +376,12 @@ public final class Twin {
                 pendingPrefill[e] -= prefill;
               }
               inFlight[e]--;
+              int predicted = d.predictedCachedTokens();
+              if (predicted >= 0 && reason != FinishReason.ABORT) {
+                int actual = Math.max(0, seq.numCachedTokens());
+                predictionError += Math.abs(predicted - actual);
+                predictionDenominator += Math.max(predicted, actual);
+              }
               if (r.lora() != null) {
                 loraInFlight.get(e).computeIfPresent(r.lora(), (k, c) -> c <= 1 ? null : c - 1);
               }

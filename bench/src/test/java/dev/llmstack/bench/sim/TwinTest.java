@@ -119,6 +119,9 @@ class TwinTest {
     // Rounds 2-4 of a conversation repeat its whole history: kv finds it, round-robin mostly not.
     assertThat(kvHit).isGreaterThan(0.6).isGreaterThan(rrHit + 0.2);
     assertThat(kvHit).isGreaterThanOrEqualTo(0.95 * oracleHit);
+    // The closed loop as the router reports it: kv's predicted cached tokens match the engines'.
+    assertThat((double) kv.get("cache_prediction_accuracy")).isGreaterThan(0.95);
+    assertThat(rr).doesNotContainKey("cache_prediction_accuracy"); // round-robin predicts nothing
     // Every round of a user after the first lands where its history is.
     Map<String, String> engineOfUser = new java.util.HashMap<>();
     for (RequestRecord r : kvRun.records()) {
