@@ -199,8 +199,16 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     for (Backend b : server.registry().all()) {
       b.modelCards().forEach(cards::putIfAbsent);
     }
-    cards.values().forEach(data::add);
+    // Base models first, then LoRA adapters (cards with a parent), as vLLM lists them: clients
+    // that take the first card as the default model get a base model.
+    cards.values().stream().filter(c -> !isAdapter(c)).forEach(data::add);
+    cards.values().stream().filter(RouterHandler::isAdapter).forEach(data::add);
     return root.toString();
+  }
+
+  private static boolean isAdapter(JsonNode card) {
+    String parent = card.path("parent").asText("");
+    return !parent.isEmpty() && !parent.equals(card.path("id").asText());
   }
 
   private void health(ChannelHandlerContext ctx, boolean keepAlive) {

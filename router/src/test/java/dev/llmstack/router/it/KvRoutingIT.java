@@ -150,6 +150,12 @@ class KvRoutingIT {
         Thread.sleep(20);
       }
       assertThat(r.registry().baseModelOf("sql-lora")).isEqualTo(MODEL);
+      // The router's /v1/models lists the base model first, then the adapter with its parent.
+      JsonNode cards = Http.get(r.baseUrl() + "/v1/models").json().path("data");
+      assertThat(cards).hasSize(2);
+      assertThat(cards.get(0).path("id").asText()).isEqualTo(MODEL);
+      assertThat(cards.get(1).path("id").asText()).isEqualTo("sql-lora");
+      assertThat(cards.get(1).path("parent").asText()).isEqualTo(MODEL);
       // The engines' vllm:lora_requests_info tells the router their adapter slots (max_loras 1).
       while (r.registry().all().stream().anyMatch(e -> e.stats().maxLoras() != 1)
           && System.nanoTime() < deadline) {
