@@ -148,6 +148,11 @@ public final class SimulatedEngine implements AutoCloseable {
     }
 
     @Override
+    public void onQueueState(int running, int waiting, double kvUsage) {
+      metrics.setQueueState(running, waiting, kvUsage);
+    }
+
+    @Override
     public void onPrefixLookup(long queryTokens, long hitTokens) {
       metrics.prefixCacheQueried(queryTokens, hitTokens);
     }

@@ -96,6 +96,10 @@ public final class EngineCore {
       }
     }
     finish(seq, FinishReason.ABORT, nanos);
+    observer.onQueueState(running.size(), waiting.size(), kv.usage());
+    if (config.maxLoras() > 0 && observer.tracksLoras()) {
+      observer.onLoras(lorasOf(running), lorasOf(waiting));
+    }
   }
 
   /** Aborts everything (engine crash): every listener hears ABORT. */

@@ -12,6 +12,12 @@ public interface EngineObserver {
   /** A step ended: queue state after it and the tokens it computed. */
   default void onStep(int running, int waiting, double kvUsage, int tokensInStep) {}
 
+  /**
+   * The queues changed outside a step (a request aborted): their state now, so gauges do not keep
+   * counting a request that is gone while the engine sits idle.
+   */
+  default void onQueueState(int running, int waiting, double kvUsage) {}
+
   /** A sequence was looked up in the prefix cache: tokens queried and tokens hit. */
   default void onPrefixLookup(long queryTokens, long hitTokens) {}
 

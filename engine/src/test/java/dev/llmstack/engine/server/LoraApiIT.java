@@ -96,6 +96,54 @@ class LoraApiIT {
     }
   }
 
+  @Test
+  void loraRequestsInfoNamesTheAdaptersRunning() throws Exception {
+    try (SimulatedEngine engine =
+        SimulatedEngine.start(
+            EngineSettings.defaults()
+                .port(0)
+                .maxModelLen(2048)
+                .loraModule("sql-lora", "/adapters/sql"))) {
+      TestHttp http = new TestHttp(engine.baseUrl());
+      // A long stream at real speed: the adapter is in the running batch while it lasts.
+      var stream =
+          http.openStream(
+              "/v1/completions",
+              "{\"model\":\"sql-lora\",\"prompt\":[1,2,3,4],\"max_tokens\":300,"
+                  + "\"ignore_eos\":true,\"stream\":true}");
+      try (var body = stream.body()) {
+        body.readNBytes(1); // the first byte: the request is running
+        assertThat(loraInfo(http)).containsEntry("running_lora_adapters", "sql-lora");
+      }
+      // The client went away: the request is aborted and the batch is empty again.
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (!loraInfo(http).get("running_lora_adapters").isEmpty()
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(loraInfo(http))
+          .containsEntry("running_lora_adapters", "")
+          .containsEntry("max_lora", "1");
+      // The queue gauges follow the abort too, though no step has run since.
+      assertThat(
+              PrometheusParser.parse(http.get("/metrics").body())
+                  .get("vllm:num_requests_running")
+                  .samples()
+                  .get(0)
+                  .value())
+          .isZero();
+    }
+  }
+
+  private static java.util.Map<String, String> loraInfo(TestHttp http) throws Exception {
+    var samples =
+        PrometheusParser.parse(http.get("/metrics").body())
+            .get("vllm:lora_requests_info")
+            .samples();
+    assertThat(samples).hasSize(1);
+    return samples.get(0).labels();
+  }
+
   private static List<String> ids(TestHttp http) {
     List<String> ids = new ArrayList<>();
     http.get("/v1/models").json().path("data").forEach(c -> ids.add(c.path("id").asText()));
