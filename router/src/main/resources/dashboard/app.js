@@ -79,6 +79,9 @@
       kv.appendChild(bar);
       kv.appendChild(document.createTextNode(fmt(e.kv_usage * 100, e.kv_usage < 0.1 ? 2 : 1) + " %"));
       tr.appendChild(kv);
+      tr.appendChild(text("td", e.max_loras > 0
+          ? e.active_loras.length + "/" + e.max_loras + (e.active_loras.length ? " " + e.active_loras.join(", ") : "")
+          : "–"));
       tr.appendChild(text("td", e.prefix_hit_rate == null ? "–" : fmt(e.prefix_hit_rate * 100, 1) + " %", "num"));
       tr.appendChild(text("td", e.scrape_age_s == null ? "never" : fmt(e.scrape_age_s, 1) + " s", "num"));
       body.appendChild(tr);

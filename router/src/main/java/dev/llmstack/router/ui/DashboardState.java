@@ -169,6 +169,9 @@ public final class DashboardState implements AutoCloseable {
       e.put("running", s.running());
       e.put("waiting", s.waiting());
       e.put("kv_usage", s.kvUsage());
+      e.put("max_loras", s.maxLoras());
+      ArrayNode loras = e.putArray("active_loras");
+      b.activeLoras().stream().sorted().forEach(loras::add);
       putNumber(e, "prefix_hit_rate", hitRate(b.id(), s));
       long at = s.scrapedAtNanos();
       putNumber(e, "scrape_age_s", at == 0 ? Double.NaN : (nanos - at) / 1e9);

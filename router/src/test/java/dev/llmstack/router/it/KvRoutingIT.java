@@ -162,6 +162,20 @@ class KvRoutingIT {
         Thread.sleep(20);
       }
       assertThat(r.registry().all()).allSatisfy(e -> assertThat(e.stats().maxLoras()).isEqualTo(1));
+      // The dashboard's engine table shows the slots (its state is rebuilt once a second).
+      JsonNode dashEngines = Http.get(r.baseUrl() + "/dashboard/api/state").json().path("engines");
+      long dashDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while ((dashEngines.size() < 2 || dashEngines.get(0).path("max_loras").asInt() != 1)
+          && System.nanoTime() < dashDeadline) {
+        Thread.sleep(100);
+        dashEngines = Http.get(r.baseUrl() + "/dashboard/api/state").json().path("engines");
+      }
+      assertThat(dashEngines).hasSize(2);
+      dashEngines.forEach(
+          e -> {
+            assertThat(e.path("max_loras").asInt()).isEqualTo(1);
+            assertThat(e.path("active_loras").isArray()).isTrue();
+          });
       String system = "You translate questions into SQL for the billing database. ".repeat(50);
       record Sent(String engine, int cached, String route) {}
       java.util.function.BiFunction<String, String, Sent> ask =
