@@ -90,6 +90,13 @@ final class UpCommand implements Callable<Integer> {
   List<String> loraModules = new ArrayList<>();
 
   @Option(
+      names = "--max-loras",
+      defaultValue = "1",
+      description =
+          "LoRA adapters one engine batch may use (with --lora-modules; default: ${DEFAULT-VALUE}).")
+  int maxLoras;
+
+  @Option(
       names = "--backends",
       description = "Front these vLLM servers instead of starting engines.")
   String backends;
@@ -128,6 +135,7 @@ final class UpCommand implements Callable<Integer> {
             String[] nameAndPath = EngineCommand.loraModule(module);
             es.loraModule(nameAndPath[0], nameAndPath[1]);
           }
+          es.maxLoras(maxLoras);
           if (kvEvents) {
             es.kvEventsPort(p == 0 ? 0 : p + 1000).kvReplayPort(p == 0 ? 0 : p + 2000);
           }
