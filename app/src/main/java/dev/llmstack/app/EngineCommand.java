@@ -6,6 +6,7 @@ import dev.llmstack.engine.server.Faults;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code llmstack engine}: one vLLM-compatible simulated engine. */
@@ -64,12 +65,7 @@ final class EngineCommand implements Callable<Integer> {
       description = "Send block hashes as bytes (VLLM_KV_EVENTS_USE_INT_BLOCK_HASHES=0).")
   boolean kvEventsByteHashes;
 
-  @Option(
-      names = "--cpu-offload-gb",
-      defaultValue = "0",
-      description =
-          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
-  double cpuOffloadGb;
+  @Mixin CpuOffloadOption cpuOffload;
 
   @Option(
       names = "--time-scale",
@@ -128,20 +124,7 @@ final class EngineCommand implements Callable<Integer> {
       description = "Serve LoRA adapters (given here or loaded at run time).")
   boolean enableLora;
 
-  @Option(
-      names = "--lora-modules",
-      arity = "1..*",
-      paramLabel = "NAME=PATH",
-      description =
-          "LoRA adapters to serve, as vLLM takes them: name=path or"
-              + " {\"name\":...,\"path\":...} (implies --enable-lora; no weights are read).")
-  java.util.List<String> loraModules = new java.util.ArrayList<>();
-
-  @Option(
-      names = "--max-loras",
-      defaultValue = "1",
-      description = "LoRA adapters one batch may use at most (default: ${DEFAULT-VALUE}).")
-  int maxLoras;
+  @Mixin LoraOptions lora;
 
   @Option(
       names = "--fault-crash-after-tokens",
@@ -167,18 +150,13 @@ final class EngineCommand implements Callable<Integer> {
     if (kvReplayPort != null && kvEventsPort == null) {
       throw new IllegalArgumentException("--kv-replay-port needs --kv-events-port");
     }
-    EngineSettings settings = EngineSettings.defaults();
-    for (String module : loraModules) {
-      String[] nameAndPath = loraModule(module);
-      settings.loraModule(nameAndPath[0], nameAndPath[1]);
-    }
+    EngineSettings settings = lora.apply(EngineSettings.defaults());
     // vLLM allows /v1/load_lora_adapter only with this environment variable set.
     boolean runtimeUpdates =
         "true".equalsIgnoreCase(System.getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"))
             || "1".equals(System.getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"));
     return settings
-        .enableLora(enableLora || !loraModules.isEmpty())
-        .maxLoras(maxLoras)
+        .enableLora(enableLora || !lora.modules.isEmpty())
         .runtimeLoraUpdating(runtimeUpdates)
         .model(model)
         .profile(profile)
@@ -190,7 +168,7 @@ final class EngineCommand implements Callable<Integer> {
         .kvEventsMapEncoding(kvEventsEncoding.equals("map"))
         .kvEventsByteHashes(kvEventsByteHashes)
         .timeScale(timeScale)
-        .cpuOffloadGib(cpuOffloadGb)
+        .cpuOffloadGib(cpuOffload.gib)
         .tokenizer(tokenizer)
         .numGpuBlocksOverride(numGpuBlocks)
         .maxNumSeqs(maxNumSeqs)
@@ -208,31 +186,6 @@ final class EngineCommand implements Callable<Integer> {
                 slowdown,
                 errorRate,
                 refuseConnections ? Boolean.TRUE : null));
-  }
-
-  /** {@code name=path} or vLLM's JSON form {@code {"name":...,"path":...}}. */
-  static String[] loraModule(String spec) {
-    String s = spec.strip();
-    if (s.startsWith("{")) {
-      try {
-        com.fasterxml.jackson.databind.JsonNode j =
-            new com.fasterxml.jackson.databind.ObjectMapper().readTree(s);
-        String name = j.path("name").asText("");
-        String path = j.path("path").asText("");
-        if (!name.isEmpty() && !path.isEmpty()) {
-          return new String[] {name, path};
-        }
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        // reported below
-      }
-    } else {
-      int eq = s.indexOf('=');
-      if (eq > 0 && eq < s.length() - 1) {
-        return new String[] {s.substring(0, eq), s.substring(eq + 1)};
-      }
-    }
-    throw new IllegalArgumentException(
-        "--lora-modules takes name=path or {\"name\":...,\"path\":...}, not: " + spec);
   }
 
   @Override

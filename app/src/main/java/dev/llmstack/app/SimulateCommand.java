@@ -61,12 +61,7 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Routing policies to compare (default: ${DEFAULT-VALUE}).")
   List<String> policies;
 
-  @Option(
-      names = "--cpu-offload-gb",
-      defaultValue = "0",
-      description =
-          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
-  double cpuOffloadGb;
+  @Mixin CpuOffloadOption cpuOffload;
 
   @Option(
       names = "--max-loras",
@@ -122,7 +117,7 @@ final class SimulateCommand implements Callable<Integer> {
                   scrapeInterval,
                   duration,
                   costWeights.weights(),
-                  cpuOffloadGb,
+                  cpuOffload.gib,
                   maxLoras),
               tokenizer,
               words);

@@ -57,12 +57,7 @@ final class UpCommand implements Callable<Integer> {
       description = "First engine port; 0 picks free ports.")
   int engineBasePort;
 
-  @Option(
-      names = "--cpu-offload-gb",
-      defaultValue = "0",
-      description =
-          "GiB of CPU memory for a KV offload tier per engine (LMCache's local CPU backend; 0: none).")
-  double cpuOffloadGb;
+  @Mixin CpuOffloadOption cpuOffload;
 
   @Option(
       names = "--time-scale",
@@ -82,19 +77,7 @@ final class UpCommand implements Callable<Integer> {
               + " (use with --policy kv).")
   boolean kvEvents;
 
-  @Option(
-      names = "--lora-modules",
-      arity = "1..*",
-      paramLabel = "NAME=PATH",
-      description = "LoRA adapters every engine serves (name=path, as vLLM's --lora-modules).")
-  List<String> loraModules = new ArrayList<>();
-
-  @Option(
-      names = "--max-loras",
-      defaultValue = "1",
-      description =
-          "LoRA adapters one engine batch may use (with --lora-modules; default: ${DEFAULT-VALUE}).")
-  int maxLoras;
+  @Mixin LoraOptions lora;
 
   @Option(
       names = "--backends",
@@ -129,13 +112,9 @@ final class UpCommand implements Callable<Integer> {
                   .host(host)
                   .port(p)
                   .timeScale(timeScale)
-                  .cpuOffloadGib(cpuOffloadGb)
+                  .cpuOffloadGib(cpuOffload.gib)
                   .maxModelLen(maxModelLen);
-          for (String module : loraModules) {
-            String[] nameAndPath = EngineCommand.loraModule(module);
-            es.loraModule(nameAndPath[0], nameAndPath[1]);
-          }
-          es.maxLoras(maxLoras);
+          lora.apply(es);
           if (kvEvents) {
             es.kvEventsPort(p == 0 ? 0 : p + 1000).kvReplayPort(p == 0 ? 0 : p + 2000);
           }

@@ -77,9 +77,9 @@ class BadArgumentsTest {
 
   @Test
   void loraModulesTakeVllmsTwoForms() {
-    assertThat(EngineCommand.loraModule("sql-lora=/adapters/sql"))
+    assertThat(LoraOptions.parse("sql-lora=/adapters/sql"))
         .containsExactly("sql-lora", "/adapters/sql");
-    assertThat(EngineCommand.loraModule("{\"name\": \"chat\", \"path\": \"/a/chat\"}"))
+    assertThat(LoraOptions.parse("{\"name\": \"chat\", \"path\": \"/a/chat\"}"))
         .containsExactly("chat", "/a/chat");
     assertOneLineError(run("engine", "--lora-modules", "no-path", "--port", "0"), "name=path");
   }

@@ -65,9 +65,9 @@ class ChartCommandLinesTest {
       assertThat(cmd.settings()).isNotNull();
       if (values.startsWith("simulation") && args.contains("meta-llama/Llama-3.1-8B-Instruct")) {
         // The pool's adapters, each a name=path the CLI splits as vLLM does.
-        assertThat(cmd.loraModules.stream().map(m -> EngineCommand.loraModule(m)[0]))
+        assertThat(cmd.lora.modules.stream().map(m -> LoraOptions.parse(m)[0]))
             .containsExactly("sql-lora", "chat-lora");
-        assertThat(cmd.maxLoras).isEqualTo(2);
+        assertThat(cmd.lora.maxLoras).isEqualTo(2);
       }
     }
   }
