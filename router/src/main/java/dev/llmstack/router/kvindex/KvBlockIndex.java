@@ -302,28 +302,24 @@ public final class KvBlockIndex {
   }
 
   /** Leading blocks of {@code keys} that {@code engine} holds. */
-  public synchronized int prefixDepth(String engine, long[] keys, int count) {
-    int slot = slotOf.getInt(engine);
-    if (slot < 0) {
-      return 0;
-    }
-    EngineBlocks eb = blocksOf.get(slot);
-    int d = 0;
-    while (d < count && eb.tiers.get(keys[d]) != 0) {
-      d++;
-    }
-    return d;
+  public int prefixDepth(String engine, long[] keys, int count) {
+    return depth(engine, keys, count, -1);
   }
 
   /** Leading blocks of {@code keys} that {@code engine} holds in GPU memory. */
-  public synchronized int gpuPrefixDepth(String engine, long[] keys, int count) {
+  public int gpuPrefixDepth(String engine, long[] keys, int count) {
+    return depth(engine, keys, count, GPU);
+  }
+
+  /** Leading blocks of {@code keys} held in one of the tiers of {@code tierMask}. */
+  private synchronized int depth(String engine, long[] keys, int count, int tierMask) {
     int slot = slotOf.getInt(engine);
     if (slot < 0) {
       return 0;
     }
     EngineBlocks eb = blocksOf.get(slot);
     int d = 0;
-    while (d < count && (eb.tiers.get(keys[d]) & GPU) != 0) {
+    while (d < count && (eb.tiers.get(keys[d]) & tierMask) != 0) {
       d++;
     }
     return d;
