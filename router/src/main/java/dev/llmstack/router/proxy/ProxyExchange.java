@@ -40,17 +40,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Runs entirely on the client connection's event loop.
  */
-final class ProxyExchange {
-
-  /**
-   * First-byte deadlines on a hashed wheel: O(1) to arm and cancel, where a scheduled task on the
-   * event loop costs a priority-queue insert and removal for every request.
-   */
-  private static final io.netty.util.HashedWheelTimer DEADLINES =
-      new io.netty.util.HashedWheelTimer(
-          r -> Thread.ofPlatform().name("first-byte-deadlines").daemon(true).unstarted(r),
-          100,
-          TimeUnit.MILLISECONDS);
+final class ProxyExchange extends HeadDeadlines.Waiter {
 
   static final String ENGINE_HEADER = "x-llmstack-engine";
   static final String ROUTE_HEADER = "x-llmstack-route";
@@ -83,7 +73,7 @@ final class ProxyExchange {
   private boolean eventStream;
   private int status;
   private String lastError;
-  private io.netty.util.Timeout firstByteTimer;
+  private HeadDeadlines deadlines; // this loop's, once armed
   private boolean released;
   private boolean headersCleaned;
   private UsageScanner usage; // reads the engine's usage numbers as they stream by
@@ -217,32 +207,30 @@ final class ProxyExchange {
             request.content().retainedDuplicate(),
             headers,
             EmptyHttpHeaders.INSTANCE);
+    // Armed before the write: a write that fails at once retries (or fails) within it, and that
+    // disarms or re-arms this deadline.
+    long timeout = rc.settings().firstByteTimeoutMs();
+    if (timeout > 0) {
+      deadlines = rc.deadlines(client.channel().eventLoop());
+      deadlines.arm(this, TimeUnit.MILLISECONDS.toNanos(timeout));
+    }
     // A void promise: a failed write fires exceptionCaught on the upstream connection, which
     // closes it and fails this attempt over (UpstreamHandler), as a listener would.
     ch.writeAndFlush(out, ch.voidPromise());
-    long timeout = rc.settings().firstByteTimeoutMs();
-    if (timeout > 0) {
-      firstByteTimer =
-          DEADLINES.newTimeout(
-              t ->
-                  client
-                      .executor()
-                      .execute(
-                          () -> {
-                            if (state == State.WAITING_HEAD && upstream == ch) {
-                              Channel c = upstream;
-                              detachUpstream();
-                              c.close();
-                              upstreamFailed(
-                                  "no response from "
-                                      + backend.id()
-                                      + " within "
-                                      + timeout
-                                      + " ms");
-                            }
-                          }),
-              timeout,
-              TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  void headTimedOut() {
+    if (state == State.WAITING_HEAD && upstream != null) {
+      Channel c = upstream;
+      detachUpstream();
+      c.close();
+      upstreamFailed(
+          "no response from "
+              + backend.id()
+              + " within "
+              + rc.settings().firstByteTimeoutMs()
+              + " ms");
     }
   }
 
@@ -526,9 +514,8 @@ final class ProxyExchange {
   }
 
   private void cancelTimer() {
-    if (firstByteTimer != null) {
-      firstByteTimer.cancel();
-      firstByteTimer = null;
+    if (deadlines != null) {
+      deadlines.disarm(this);
     }
   }
 }

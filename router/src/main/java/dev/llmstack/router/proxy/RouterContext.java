@@ -25,6 +25,9 @@ interface RouterContext {
 
   UpstreamPool pool(EventLoop loop);
 
+  /** The first-byte deadlines of the exchanges on {@code loop}. */
+  HeadDeadlines deadlines(EventLoop loop);
+
   /** Requests being proxied now (for drain on shutdown). */
   java.util.concurrent.atomic.AtomicInteger inFlight();
 }

@@ -97,6 +97,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   private final Class<? extends ServerChannel> serverChannelType;
   private final Class<? extends Channel> clientChannelType;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<EventLoop, HeadDeadlines> deadlines = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final String host;
   private final int requestedPort;
@@ -224,6 +225,11 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   @Override
   public AtomicInteger inFlight() {
     return inFlight;
+  }
+
+  @Override
+  public HeadDeadlines deadlines(EventLoop loop) {
+    return deadlines.computeIfAbsent(loop, HeadDeadlines::new);
   }
 
   /** Closes idle upstream connections to an engine that left. */

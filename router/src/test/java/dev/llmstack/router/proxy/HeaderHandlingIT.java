@@ -76,13 +76,17 @@ class HeaderHandlingIT {
   }
 
   Router router(StubEngine... engines) throws Exception {
+    return router(RouterSettings.defaults(), engines);
+  }
+
+  Router router(RouterSettings settings, StubEngine... engines) throws Exception {
     List<String> urls = new ArrayList<>();
     for (StubEngine e : engines) {
       urls.add(e.url());
     }
     router =
         Router.start(
-            RouterSettings.defaults()
+            settings
                 .port(0)
                 .backends(urls)
                 .healthIntervalMs(100)
@@ -258,6 +262,43 @@ class HeaderHandlingIT {
     }
   }
 
+  @Test
+  void anEngineThatNeverAnswersIsLeftForAnotherAfterTheFirstByteTimeout() throws Exception {
+    a.silent = true;
+    Router r = router(RouterSettings.defaults().firstByteTimeoutMs(300), a, b);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      // Round-robin sends some of these to the silent engine first; each must still succeed.
+      for (int i = 0; i < 4; i++) {
+        long t0 = System.nanoTime();
+        send(s, request("length"));
+        Reply reply = Reply.read(s.getInputStream());
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.all("x-llmstack-engine")).containsExactly(b.url());
+        assertThat(ms).isLessThan(5_000);
+      }
+    }
+    assertThat(a.seen).as("the silent engine was tried").isNotEmpty();
+    assertThat(b.seen).hasSize(4);
+  }
+
+  @Test
+  void aRequestPinnedToASilentEngineGets502AfterTheFirstByteTimeout() throws Exception {
+    a.silent = true;
+    Router r = router(RouterSettings.defaults().firstByteTimeoutMs(300), a, b);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      long t0 = System.nanoTime();
+      send(s, request("length", "x-llmstack-engine: " + a.url()));
+      Reply reply = Reply.read(s.getInputStream());
+      long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertThat(reply.status()).isEqualTo(502);
+      assertThat(reply.body()).contains("no response from").contains("within 300 ms");
+      assertThat(ms).isBetween(300L, 5_000L);
+    }
+  }
+
   static void send(Socket s, String request) throws IOException {
     OutputStream out = s.getOutputStream();
     out.write(request.getBytes(StandardCharsets.UTF_8));
@@ -349,6 +390,7 @@ class HeaderHandlingIT {
 
     final BlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
     volatile boolean failChats;
+    volatile boolean silent; // takes chat requests and never answers them
     private final EventLoopGroup group =
         new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel channel;
@@ -406,6 +448,9 @@ class HeaderHandlingIT {
         seen.add(new Seen(headers, req.content().toString(StandardCharsets.UTF_8)));
         if (failChats) {
           full(ctx, 503, "{}");
+          return;
+        }
+        if (silent) {
           return;
         }
         switch (req.headers().get("x-test-mode")) {
