@@ -32,6 +32,14 @@ final class BenchRouterCommand implements Callable<Integer> {
           "Open-loop latency runs per target, interleaved; the report gives the median of the runs.")
   int repeats;
 
+  @Option(
+      names = "--warmup-seconds",
+      defaultValue = "10",
+      description =
+          "Closed-loop warm-up of every target with every scenario before anything is measured"
+              + " (the JVMs compile their hot code meanwhile).")
+  int warmupSeconds;
+
   @Option(names = "--nginx", defaultValue = "/usr/sbin/nginx", description = "nginx binary.")
   String nginx;
 
@@ -49,13 +57,15 @@ final class BenchRouterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (seconds <= 0 || threads <= 0 || repeats <= 0) {
+    if (seconds <= 0 || threads <= 0 || repeats <= 0 || warmupSeconds < 0) {
       throw new IllegalArgumentException("--seconds, --threads and --repeats must be positive");
     }
     Path jar =
         Path.of(
             BenchRouterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-    new ProxyBench(new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin, repeats)).run();
+    new ProxyBench(
+            new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin, repeats, warmupSeconds))
+        .run();
     return 0;
   }
 }

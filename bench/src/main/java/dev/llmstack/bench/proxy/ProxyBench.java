@@ -27,7 +27,14 @@ public final class ProxyBench {
 
   /** Settings of a run. */
   public record Settings(
-      Path jar, Path outDir, int seconds, int ioThreads, String nginx, boolean pin, int repeats) {}
+      Path jar,
+      Path outDir,
+      int seconds,
+      int ioThreads,
+      String nginx,
+      boolean pin,
+      int repeats,
+      int warmupSeconds) {}
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -52,6 +59,7 @@ public final class ProxyBench {
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("proxy_threads", settings.ioThreads());
     report.put("seconds_per_measurement", settings.seconds());
+    report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
     report.put("pinned", pinned);
     ArrayNode scenarios = report.putArray("scenarios");
     try (StubBackend s1 = new StubBackend(10, 5);
@@ -71,24 +79,24 @@ public final class ProxyBench {
         byte[] stream =
             "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}"
                 .getBytes(StandardCharsets.UTF_8);
-        for (Scenario sc :
+        List<Scenario> scenarioList =
             List.of(
                 new Scenario("small-json", chat, 64, 64),
-                new Scenario("sse-stream-10x5ms", stream, 256, 512))) {
-          double routerCpu0 = cpuSeconds(List.of(router.toHandle()));
-          double nginxCpu0 = cpuSeconds(nginxProcesses(nginx));
-          ObjectNode m = measure(sc, s1.port(), routerPort, nginxPort);
-          // CPU per request: how much work each proxy does per request, which a busy machine
-          // disturbs far less than requests/s or latency.
-          long routerRequests = m.get("router").get("requests").asLong();
-          long nginxRequests = m.get("nginx").get("requests").asLong();
-          m.put(
-              "router_cpu_us_per_request",
-              (cpuSeconds(List.of(router.toHandle())) - routerCpu0) * 1e6 / routerRequests);
-          m.put(
-              "nginx_cpu_us_per_request",
-              (cpuSeconds(nginxProcesses(nginx)) - nginxCpu0) * 1e6 / nginxRequests);
-          scenarios.add(m);
+                new Scenario("sse-stream-10x5ms", stream, 256, 512));
+        // A JVM compiles its hot code during its first tens of seconds, on the same cores: a
+        // router (or stub, or load generator) still compiling is not the one in production.
+        // Every target sees every scenario first, so that nothing measured below pays for it.
+        for (Scenario sc : scenarioList) {
+          for (int port : new int[] {s1.port(), routerPort, nginxPort}) {
+            try (HttpLoad load =
+                new HttpLoad("127.0.0.1", port, "/v1/chat/completions", sc.body())) {
+              load.closed(sc.saturationConnections(), settings.warmupSeconds() * 1000L);
+            }
+          }
+        }
+        Meters meters = new Meters(router.toHandle(), nginx);
+        for (Scenario sc : scenarioList) {
+          scenarios.add(measure(sc, s1.port(), routerPort, nginxPort, meters));
         }
         report.put("router_peak_rss_mib", peakRssKib(List.of(router.pid())) / 1024.0);
         List<Long> nginxPids = new ArrayList<>();
@@ -108,8 +116,59 @@ public final class ProxyBench {
     return report;
   }
 
-  private ObjectNode measure(Scenario sc, int directPort, int routerPort, int nginxPort)
+  /**
+   * CPU meters of the two proxies, read around each measured window only (not around warm-ups),
+   * with the requests each served in those windows.
+   */
+  private static final class Meters {
+    private final ProcessHandle router;
+    private final Process nginx;
+    ProcessCpu routerCpu = ProcessCpu.zero();
+    ProcessCpu nginxCpu = ProcessCpu.zero();
+    long routerRequests;
+    long nginxRequests;
+
+    Meters(ProcessHandle router, Process nginx) {
+      this.router = router;
+      this.nginx = nginx;
+    }
+
+    void reset() {
+      routerCpu = ProcessCpu.zero();
+      nginxCpu = ProcessCpu.zero();
+      routerRequests = 0;
+      nginxRequests = 0;
+    }
+
+    /** Runs {@code window} against target {@code i} (1 router, 2 nginx) and meters it. */
+    /** One measured load run. */
+    interface Window {
+      HttpLoad.Result run() throws InterruptedException;
+    }
+
+    HttpLoad.Result meter(int i, Window window) throws InterruptedException {
+      if (i == 0) {
+        return window.run();
+      }
+      List<ProcessHandle> ps = i == 1 ? List.of(router) : nginxProcesses(nginx);
+      ProcessCpu before = ProcessCpu.of(ps);
+      HttpLoad.Result r = window.run();
+      ProcessCpu used = ProcessCpu.of(ps).minus(before);
+      if (i == 1) {
+        routerCpu = routerCpu.plus(used);
+        routerRequests += r.served();
+      } else {
+        nginxCpu = nginxCpu.plus(used);
+        nginxRequests += r.served();
+      }
+      return r;
+    }
+  }
+
+  private ObjectNode measure(
+      Scenario sc, int directPort, int routerPort, int nginxPort, Meters meters)
       throws InterruptedException {
+    meters.reset();
     ObjectNode out = json.createObjectNode();
     out.put("scenario", sc.name());
     long ms = settings.seconds() * 1000L;
@@ -119,8 +178,9 @@ public final class ProxyBench {
     long[] requests = new long[3]; // everything each target served, for allocation per request
     for (int i = 0; i < 3; i++) {
       try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
-        HttpLoad.Result warm = load.closed(sc.saturationConnections(), 4000); // JIT, pools
-        HttpLoad.Result r = load.closed(sc.saturationConnections(), ms);
+        HttpLoad.Result warm = load.closed(sc.saturationConnections(), 2000); // connections, pools
+        int target = i;
+        HttpLoad.Result r = meters.meter(target, () -> load.closed(sc.saturationConnections(), ms));
         requests[i] += warm.served() + r.served();
         rps[i] = r.requestsPerSecond();
         ObjectNode t = out.putObject(names[i]);
@@ -152,7 +212,8 @@ public final class ProxyBench {
         try (HttpLoad load =
             new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
           long[] gcBefore = generatorGc();
-          HttpLoad.Result r = load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms);
+          HttpLoad.Result r =
+              meters.meter(i, () -> load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
           long[] gcAfter = generatorGc();
           generatorGcCount[i] += gcAfter[0] - gcBefore[0];
           generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
@@ -193,6 +254,16 @@ public final class ProxyBench {
       }
     }
     out.put("router_over_nginx_rps", rps[1] / rps[2]);
+    // CPU per request: how much work each proxy does per request, which a busy machine disturbs
+    // far less than requests/s or latency. Measured windows only; the router's is split by thread
+    // kind, since its JIT and GC threads are not per-request work of its event loop.
+    out.put("router_cpu_us_per_request", meters.routerCpu.total() * 1e6 / meters.routerRequests);
+    ObjectNode split = out.putObject("router_cpu_us_per_request_by_thread");
+    for (String kind :
+        List.of(ProcessCpu.EVENT_LOOP, ProcessCpu.JIT, ProcessCpu.GC, ProcessCpu.OTHER)) {
+      split.put(kind, meters.routerCpu.get(kind) * 1e6 / meters.routerRequests);
+    }
+    out.put("nginx_cpu_us_per_request", meters.nginxCpu.total() * 1e6 / meters.nginxRequests);
     return out;
   }
 
@@ -201,15 +272,6 @@ public final class ProxyBench {
     all.add(nginx.toHandle());
     nginx.children().forEach(all::add);
     return all;
-  }
-
-  /** User plus system CPU time of the processes so far. */
-  private static double cpuSeconds(List<ProcessHandle> processes) {
-    double total = 0;
-    for (ProcessHandle p : processes) {
-      total += p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
-    }
-    return total;
   }
 
   /** Collections so far and their total milliseconds in this JVM (load generator and stubs). */

@@ -85,7 +85,6 @@ public final class BackendRegistry {
     return out;
   }
 
-  /** Whether any engine (healthy or not) serves {@code model}. */
   /**
    * The base model of a LoRA adapter some engine serves (its /v1/models card names a parent), or
    * null when {@code model} is a base model or unknown.
@@ -103,6 +102,7 @@ public final class BackendRegistry {
     return null;
   }
 
+  /** Whether any engine (healthy or not) serves {@code model}. */
   public boolean serves(String model) {
     for (Backend b : backends.values()) {
       if (b.models().contains(model)) {

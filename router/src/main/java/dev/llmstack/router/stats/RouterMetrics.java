@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.DoubleAdder;
 
 /**
@@ -80,11 +81,14 @@ public final class RouterMetrics implements RouterObserver {
 
   public RouterMetrics(BackendRegistry backends) {
     this.backends = backends;
+    // Without exemplars throughout: the router has no trace context to attach to them, and the
+    // exemplar sampler would run on every observation of the request path.
     requests =
         Counter.builder()
             .name("llmstack_router_requests_total")
             .help("Proxied requests by engine, model and HTTP status.")
             .labelNames("engine", "model", "code")
+            .withoutExemplars()
             .register(registry);
     failures =
         Counter.builder()
@@ -92,24 +96,28 @@ public final class RouterMetrics implements RouterObserver {
             .help(
                 "Failed attempts by engine and kind (connect, status, midstream, client-disconnect).")
             .labelNames("engine", "kind")
+            .withoutExemplars()
             .register(registry);
     retries =
         Counter.builder()
             .name("llmstack_router_retries_total")
             .help("Requests moved to another engine after a failure on this one.")
             .labelNames("engine")
+            .withoutExemplars()
             .register(registry);
     decisions =
         Counter.builder()
             .name("llmstack_router_routing_decisions_total")
             .help("Routing decisions by policy, reason (its first word) and chosen engine.")
             .labelNames("policy", "reason", "engine")
+            .withoutExemplars()
             .register(registry);
     rejected =
         Counter.builder()
             .name("llmstack_router_rejected_requests_total")
             .help("Requests the router answered itself with an error, by status.")
             .labelNames("code")
+            .withoutExemplars()
             .register(registry);
     promptKeys =
         Counter.builder()
@@ -119,6 +127,7 @@ public final class RouterMetrics implements RouterObserver {
                     + " characters (no tokenizer: character blocks, approximate index only) or none"
                     + " (unreadable body: routed by load).")
             .labelNames("source")
+            .withoutExemplars()
             .register(registry);
     promptKeysSeconds =
         Histogram.builder()
@@ -128,6 +137,7 @@ public final class RouterMetrics implements RouterObserver {
                     + " tokenizer, hashing), on the router's worker pool before routing.")
             .classicUpperBounds(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
             .classicOnly()
+            .withoutExemplars()
             .register(registry);
     firstToken =
         histogram(
@@ -149,12 +159,14 @@ public final class RouterMetrics implements RouterObserver {
             .name("llmstack_router_prompt_tokens_total")
             .help("Prompt tokens of finished requests, from the engines' usage.")
             .labelNames("engine", "model")
+            .withoutExemplars()
             .register(registry);
     generationTokens =
         Counter.builder()
             .name("llmstack_router_generation_tokens_total")
             .help("Generated tokens of finished requests, from the engines' usage.")
             .labelNames("engine", "model")
+            .withoutExemplars()
             .register(registry);
     predictedCached =
         Counter.builder()
@@ -162,6 +174,7 @@ public final class RouterMetrics implements RouterObserver {
             .help(
                 "Prompt tokens cache-aware routing expected each engine to serve from its prefix cache.")
             .labelNames("engine")
+            .withoutExemplars()
             .register(registry);
     actualCached =
         Counter.builder()
@@ -169,12 +182,14 @@ public final class RouterMetrics implements RouterObserver {
             .help(
                 "Prompt tokens the engines reported served from cache (usage.prompt_tokens_details).")
             .labelNames("engine")
+            .withoutExemplars()
             .register(registry);
     cachedError =
         Counter.builder()
             .name("llmstack_router_cached_tokens_prediction_error_total")
             .help("Sum of |predicted - actual| cached tokens over cache-aware decisions.")
             .labelNames("engine")
+            .withoutExemplars()
             .register(registry);
     GaugeWithCallback.builder()
         .name("llmstack_router_cache_prediction_accuracy")
@@ -255,6 +270,7 @@ public final class RouterMetrics implements RouterObserver {
         .labelNames("engine", "model")
         .classicUpperBounds(buckets)
         .classicOnly()
+        .withoutExemplars()
         .register(registry);
   }
 
@@ -333,6 +349,9 @@ public final class RouterMetrics implements RouterObserver {
     decisions.removeIf(labels -> labels.get(2).equals(engine));
   }
 
+  /** Status codes below this get a cached data point (all HTTP ones do). */
+  private static final int STATUS_LIMIT = 600;
+
   /** Data points of one (engine, model), resolved once. */
   private final class EngineModelSeries implements Series {
     private final String engine;
@@ -342,7 +361,9 @@ public final class RouterMetrics implements RouterObserver {
     private final DistributionDataPoint e2e;
     private final CounterDataPoint prompt;
     private final CounterDataPoint generation;
-    private final ConcurrentHashMap<Integer, CounterDataPoint> byStatus = new ConcurrentHashMap<>();
+    // Indexed by status code: no boxing and no lookup on the request path.
+    private final AtomicReferenceArray<CounterDataPoint> byStatus =
+        new AtomicReferenceArray<>(STATUS_LIMIT);
 
     EngineModelSeries(String engine, String model) {
       this.engine = engine;
@@ -352,6 +373,18 @@ public final class RouterMetrics implements RouterObserver {
       e2e = duration.labelValues(engine, model);
       prompt = promptTokens.labelValues(engine, model);
       generation = generationTokens.labelValues(engine, model);
+    }
+
+    private CounterDataPoint statusCounter(int status) {
+      if (status < 0 || status >= STATUS_LIMIT) {
+        return requests.labelValues(engine, model, Integer.toString(status));
+      }
+      CounterDataPoint c = byStatus.get(status);
+      if (c == null) {
+        c = requests.labelValues(engine, model, Integer.toString(status)); // the same on a race
+        byStatus.set(status, c);
+      }
+      return c;
     }
 
     @Override
@@ -366,9 +399,7 @@ public final class RouterMetrics implements RouterObserver {
 
     @Override
     public void finished(int status, long nanos, long promptTok, long completionTok) {
-      byStatus
-          .computeIfAbsent(status, s -> requests.labelValues(engine, model, Integer.toString(s)))
-          .inc();
+      statusCounter(status).inc();
       e2e.observe(nanos / 1e9);
       if (promptTok > 0) {
         prompt.inc(promptTok);
