@@ -29,7 +29,8 @@ final class BenchRouterCommand implements Callable<Integer> {
       names = "--repeats",
       defaultValue = "3",
       description =
-          "Open-loop latency runs per target, interleaved; the report gives the median of the runs.")
+          "Saturation and open-loop latency runs per target, interleaved; the report gives the"
+              + " median of the runs.")
   int repeats;
 
   @Option(

@@ -174,25 +174,47 @@ public final class ProxyBench {
     long ms = settings.seconds() * 1000L;
     int[] ports = {directPort, routerPort, nginxPort};
     String[] names = {"direct", "router", "nginx"};
-    double[] rps = new double[3];
     long[] requests = new long[3]; // everything each target served, for allocation per request
-    for (int i = 0; i < 3; i++) {
-      try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
-        HttpLoad.Result warm = load.closed(sc.saturationConnections(), 2000); // connections, pools
-        int target = i;
-        HttpLoad.Result r = meters.meter(target, () -> load.closed(sc.saturationConnections(), ms));
-        requests[i] += warm.served() + r.served();
-        rps[i] = r.requestsPerSecond();
-        ObjectNode t = out.putObject(names[i]);
-        t.put("saturation_rps", r.requestsPerSecond());
-        t.put("saturation_errors", r.errors());
-        System.out.printf(
-            Locale.ROOT,
-            "%s %s: %.0f req/s saturated%n",
-            sc.name(),
-            names[i],
-            r.requestsPerSecond());
+    int n = settings.repeats();
+    // Saturation: as many closed-loop runs per target as latency runs, interleaved the same way;
+    // the router/nginx ratio is the median of the ratios of runs in the same round.
+    double[][] rpsRuns = new double[3][n];
+    long[] saturationErrors = new long[3];
+    for (int rep = 0; rep < n; rep++) {
+      for (int k = 0; k < 3; k++) {
+        int i = (k + rep) % 3;
+        try (HttpLoad load =
+            new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+          HttpLoad.Result warm = load.closed(sc.saturationConnections(), 1000); // connections
+          HttpLoad.Result r = meters.meter(i, () -> load.closed(sc.saturationConnections(), ms));
+          requests[i] += warm.served() + r.served();
+          rpsRuns[i][rep] = r.requestsPerSecond();
+          saturationErrors[i] += r.errors();
+          System.out.printf(
+              Locale.ROOT,
+              "%s %s: %.0f req/s saturated (run %d/%d)%n",
+              sc.name(),
+              names[i],
+              r.requestsPerSecond(),
+              rep + 1,
+              n);
+        }
       }
+    }
+    double[] rps = new double[3];
+    double[] ratios = new double[n];
+    for (int rep = 0; rep < n; rep++) {
+      ratios[rep] = rpsRuns[1][rep] / rpsRuns[2][rep];
+    }
+    for (int i = 0; i < 3; i++) {
+      rps[i] = median(rpsRuns[i]);
+      ObjectNode t = out.putObject(names[i]);
+      t.put("saturation_rps", rps[i]);
+      ArrayNode runs = t.putArray("saturation_rps_runs");
+      for (double v : rpsRuns[i]) {
+        runs.add(v);
+      }
+      t.put("saturation_errors", saturationErrors[i]);
     }
     double half = rps[2] / 2;
     out.put("open_loop_rate", half);
@@ -200,7 +222,6 @@ public final class ProxyBench {
     // Latency: several short open-loop runs per target, interleaved (the order rotates each round)
     // so that a noisy spell on the machine lands on all targets alike; each target's p50/p99 is the
     // median over its runs.
-    int n = settings.repeats();
     double[][] p50 = new double[3][n];
     double[][] p99 = new double[3][n];
     long[] errors = new long[3];
@@ -253,7 +274,11 @@ public final class ProxyBench {
         t.put("added_p99_ms", median(p99[i]) - directP99);
       }
     }
-    out.put("router_over_nginx_rps", rps[1] / rps[2]);
+    out.put("router_over_nginx_rps", median(ratios));
+    ArrayNode ratioRuns = out.putArray("router_over_nginx_rps_runs");
+    for (double v : ratios) {
+      ratioRuns.add(v);
+    }
     // CPU per request: how much work each proxy does per request, which a busy machine disturbs
     // far less than requests/s or latency. Measured windows only; the router's is split by thread
     // kind, since its JIT and GC threads are not per-request work of its event loop.
