@@ -13,6 +13,13 @@ import java.util.function.Consumer;
 public final class BackendRegistry {
 
   private final ConcurrentHashMap<String, Backend> backends = new ConcurrentHashMap<>();
+
+  /**
+   * The engines in id order, rebuilt when one comes or goes: routing reads it on every request, and
+   * sorting the candidates there cost microseconds per request in a fleet of a hundred engines.
+   */
+  private volatile Backend[] byId = new Backend[0];
+
   private final OutlierPolicy outliers;
   private final Consumer<Backend> onAdded;
   private final Consumer<Backend> onRemoved;
@@ -35,6 +42,7 @@ public final class BackendRegistry {
               return new Backend(endpoint, outliers);
             });
     if (created[0]) {
+      reorder();
       onAdded.accept(b);
     }
     return b;
@@ -43,6 +51,7 @@ public final class BackendRegistry {
   public Backend remove(String id) {
     Backend b = backends.remove(id);
     if (b != null) {
+      reorder();
       onRemoved.accept(b);
     }
     return b;
@@ -65,6 +74,14 @@ public final class BackendRegistry {
     }
   }
 
+  /** Runs after each change to the map; the last of concurrent changes sees them all. */
+  private synchronized void reorder() {
+    byId =
+        backends.values().stream()
+            .sorted(java.util.Comparator.comparing(Backend::id))
+            .toArray(Backend[]::new);
+  }
+
   public Backend get(String id) {
     return backends.get(id);
   }
@@ -73,15 +90,15 @@ public final class BackendRegistry {
     return backends.values();
   }
 
-  /** Routable engines serving {@code model}, as snapshots. */
+  /** Routable engines serving {@code model}, as snapshots, in id order. */
   public List<BackendSnapshot> candidates(String model, long nowNanos) {
-    List<BackendSnapshot> out = new ArrayList<>(backends.size());
-    for (Backend b : backends.values()) {
+    Backend[] all = byId;
+    List<BackendSnapshot> out = new ArrayList<>(all.length);
+    for (Backend b : all) {
       if (b.models().contains(model) && b.routable(nowNanos)) {
         out.add(b.snapshot(nowNanos));
       }
     }
-    out.sort((a, c) -> a.id().compareTo(c.id()));
     return out;
   }
 
