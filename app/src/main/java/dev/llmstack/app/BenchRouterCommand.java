@@ -59,7 +59,8 @@ final class BenchRouterCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (seconds <= 0 || threads <= 0 || repeats <= 0 || warmupSeconds < 0) {
-      throw new IllegalArgumentException("--seconds, --threads and --repeats must be positive");
+      throw new IllegalArgumentException(
+          "--seconds, --threads and --repeats must be positive, --warmup-seconds not negative");
     }
     Path jar =
         Path.of(

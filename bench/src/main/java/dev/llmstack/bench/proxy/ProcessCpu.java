@@ -66,9 +66,7 @@ record ProcessCpu(TreeMap<String, Double> seconds) {
       return GC;
     }
     // Netty names its threads after the group class: multiThreadIoEventLoopGroup-2-1 and the like.
-    if (comm.contains("EventLoop")
-        || comm.contains("IoEventLoop")
-        || comm.startsWith("multiThread")) {
+    if (comm.contains("EventLoop") || comm.startsWith("multiThread")) {
       return EVENT_LOOP;
     }
     return OTHER;

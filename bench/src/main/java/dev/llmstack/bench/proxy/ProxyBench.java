@@ -140,12 +140,12 @@ public final class ProxyBench {
       nginxRequests = 0;
     }
 
-    /** Runs {@code window} against target {@code i} (1 router, 2 nginx) and meters it. */
     /** One measured load run. */
     interface Window {
       HttpLoad.Result run() throws InterruptedException;
     }
 
+    /** Runs {@code window} against target {@code i} (1 router, 2 nginx) and meters it. */
     HttpLoad.Result meter(int i, Window window) throws InterruptedException {
       if (i == 0) {
         return window.run();

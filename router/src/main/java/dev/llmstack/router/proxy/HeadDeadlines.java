@@ -115,8 +115,8 @@ final class HeadDeadlines {
 
   private void scheduleSweep(long atNanos) {
     if (sweep != null) {
-      sweep.cancel(
-          false); // a deadline earlier than the pending sweep: only after a settings change
+      // A deadline earlier than the pending sweep: only after a change of the timeout setting.
+      sweep.cancel(false);
       sweep = null;
     }
     try {

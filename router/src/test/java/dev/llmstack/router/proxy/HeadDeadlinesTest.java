@@ -43,6 +43,14 @@ class HeadDeadlinesTest {
     return loop.submit(c).get(5, TimeUnit.SECONDS);
   }
 
+  void armOnLoop(Named w, long millis) throws Exception {
+    onLoop(
+        () -> {
+          deadlines.arm(w, ms(millis));
+          return null;
+        });
+  }
+
   static long ms(long n) {
     return TimeUnit.MILLISECONDS.toNanos(n);
   }
@@ -51,11 +59,7 @@ class HeadDeadlinesTest {
   void anArmedWaiterTimesOutAfterItsTimeoutAndNotMuchLater() throws Exception {
     Named a = new Named("a");
     long t0 = System.nanoTime();
-    onLoop(
-        () -> {
-          deadlines.arm(a, ms(80));
-          return null;
-        });
+    armOnLoop(a, 80);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (fired.isEmpty() && System.nanoTime() < deadline) {
       Thread.sleep(5);
@@ -125,11 +129,7 @@ class HeadDeadlinesTest {
             deadlines.arm(retry, ms(30)); // a retry on the next engine waits again
           }
         };
-    onLoop(
-        () -> {
-          deadlines.arm(retry, ms(30));
-          return null;
-        });
+    armOnLoop(retry, 30);
     Thread.sleep(500);
     assertThat(fired).containsExactly("retry", "retry");
     assertThat(onLoop(deadlines::size)).isZero();
