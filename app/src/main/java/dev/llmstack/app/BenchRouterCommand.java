@@ -41,6 +41,13 @@ final class BenchRouterCommand implements Callable<Integer> {
               + " (the JVMs compile their hot code meanwhile).")
   int warmupSeconds;
 
+  @Option(
+      names = "--timeline",
+      description =
+          "Also write every latency run's requests (send time, latency) as CSV under <out>/timeline"
+              + " and count its spells of requests slower than 5 ms.")
+  boolean timeline;
+
   @Option(names = "--nginx", defaultValue = "/usr/sbin/nginx", description = "nginx binary.")
   String nginx;
 
@@ -66,7 +73,8 @@ final class BenchRouterCommand implements Callable<Integer> {
         Path.of(
             BenchRouterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     new ProxyBench(
-            new ProxyBench.Settings(jar, out, seconds, threads, nginx, pin, repeats, warmupSeconds))
+            new ProxyBench.Settings(
+                jar, out, seconds, threads, nginx, pin, repeats, warmupSeconds, timeline))
         .run();
     return 0;
   }

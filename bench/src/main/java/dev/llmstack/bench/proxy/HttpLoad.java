@@ -45,7 +45,13 @@ public final class HttpLoad implements AutoCloseable {
    * What a run measured. Latencies in microseconds, to the last response byte; {@code served}
    * counts every response, warm-up included.
    */
-  public record Result(double seconds, long ok, long errors, Histogram latencyMicros, long served) {
+  public record Result(
+      double seconds,
+      long ok,
+      long errors,
+      Histogram latencyMicros,
+      long served,
+      Timeline timeline) {
     public double requestsPerSecond() {
       return ok / seconds;
     }
@@ -56,6 +62,49 @@ public final class HttpLoad implements AutoCloseable {
 
     public double p99Ms() {
       return latencyMicros.getValueAtPercentile(99) / 1000.0;
+    }
+  }
+
+  /**
+   * Every counted request of an open-loop run, in completion order: when it was meant to be sent
+   * (microseconds after the counted window began) and its latency in microseconds. It shows when
+   * slow requests happened, which a histogram cannot: spells of them next to a proxy's GC log say
+   * whether its pauses, or something else, make the tail.
+   */
+  public record Timeline(long[] sentMicros, long[] latencyMicros, int size) {
+
+    /** CSV with a header line. */
+    public String toCsv() {
+      StringBuilder sb = new StringBuilder(size * 16).append("sent_us,latency_us\n");
+      for (int i = 0; i < size; i++) {
+        sb.append(sentMicros[i]).append(',').append(latencyMicros[i]).append('\n');
+      }
+      return sb.toString();
+    }
+
+    /**
+     * Spells of slow requests: runs of 10 ms slots that each saw a request slower than {@code
+     * slowMicros}, slots up to 30 ms apart joined into one spell.
+     */
+    public int slowSpells(long slowMicros) {
+      long slot = 10_000;
+      long lastSlow = Long.MIN_VALUE / 2;
+      int spells = 0;
+      long[] slowSlots = new long[size];
+      int n = 0;
+      for (int i = 0; i < size; i++) {
+        if (latencyMicros[i] > slowMicros) {
+          slowSlots[n++] = sentMicros[i] / slot;
+        }
+      }
+      java.util.Arrays.sort(slowSlots, 0, n);
+      for (int i = 0; i < n; i++) {
+        if (slowSlots[i] - lastSlow > 3) {
+          spells++;
+        }
+        lastSlow = slowSlots[i];
+      }
+      return spells;
     }
   }
 
@@ -91,14 +140,21 @@ public final class HttpLoad implements AutoCloseable {
    */
   public Result open(int connections, double rate, long warmupMillis, long millis)
       throws InterruptedException {
-    return run(connections, rate, warmupMillis, millis);
+    return run(connections, rate, warmupMillis, millis, false);
+  }
+
+  /** {@link #open} that also keeps a {@link Timeline} of the counted requests. */
+  public Result openWithTimeline(int connections, double rate, long warmupMillis, long millis)
+      throws InterruptedException {
+    return run(connections, rate, warmupMillis, millis, true);
   }
 
   private Result run(int connections, double rate, long millis) throws InterruptedException {
-    return run(connections, rate, 0, millis);
+    return run(connections, rate, 0, millis, false);
   }
 
-  private Result run(int connections, double rate, long warmupMillis, long millis)
+  private Result run(
+      int connections, double rate, long warmupMillis, long millis, boolean keepTimeline)
       throws InterruptedException {
     Recorder recorder = new Recorder(3);
     AtomicLong ok = new AtomicLong();
@@ -108,11 +164,15 @@ public final class HttpLoad implements AutoCloseable {
     long start = begin + TimeUnit.MILLISECONDS.toNanos(warmupMillis);
     long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
     long interval = rate > 0 ? (long) (connections * 1e9 / rate) : 0;
+    // All connections share one event loop, so the timeline needs no synchronisation.
+    int capacity = keepTimeline ? (int) Math.min(50_000_000, rate * millis / 1000 * 1.2 + 1024) : 0;
+    TimelineSink sink = new TimelineSink(start, capacity);
     CountDownLatch finished = new CountDownLatch(connections);
     List<Channel> channels = new ArrayList<>();
     for (int i = 0; i < connections; i++) {
       long first = rate > 0 ? begin + (long) (i * 1e9 / rate) : begin;
-      Conn conn = new Conn(first, interval, start, end, recorder, ok, errors, served, finished);
+      Conn conn =
+          new Conn(first, interval, start, end, recorder, ok, errors, served, finished, sink);
       Channel ch =
           new Bootstrap()
               .group(group)
@@ -141,7 +201,29 @@ public final class HttpLoad implements AutoCloseable {
         ok.get(),
         errors.get(),
         recorder.getIntervalHistogram(),
-        served.get());
+        served.get(),
+        keepTimeline ? new Timeline(sink.sent, sink.latency, sink.size) : null);
+  }
+
+  private static final class TimelineSink {
+    final long start;
+    final long[] sent;
+    final long[] latency;
+    int size;
+
+    TimelineSink(long start, int capacity) {
+      this.start = start;
+      this.sent = new long[capacity];
+      this.latency = new long[capacity];
+    }
+
+    void add(long intended, long latencyMicros) {
+      if (size < sent.length) {
+        sent[size] = (intended - start) / 1000;
+        latency[size] = latencyMicros;
+        size++;
+      }
+    }
   }
 
   private final class Conn extends SimpleChannelInboundHandler<HttpObject> {
@@ -153,6 +235,7 @@ public final class HttpLoad implements AutoCloseable {
     private final AtomicLong errors;
     private final AtomicLong served;
     private final CountDownLatch finished;
+    private final TimelineSink sink;
     private long intended;
     private boolean failed;
     private ChannelHandlerContext ctx;
@@ -167,8 +250,10 @@ public final class HttpLoad implements AutoCloseable {
         AtomicLong ok,
         AtomicLong errors,
         AtomicLong served,
-        CountDownLatch finished) {
+        CountDownLatch finished,
+        TimelineSink sink) {
       this.intended = first;
+      this.sink = sink;
       this.interval = interval;
       this.measureFrom = measureFrom;
       this.end = end;
@@ -229,7 +314,9 @@ public final class HttpLoad implements AutoCloseable {
           errors.incrementAndGet();
         } else {
           ok.incrementAndGet();
-          recorder.recordValue(Math.max(1, (now - intended) / 1000));
+          long micros = Math.max(1, (now - intended) / 1000);
+          recorder.recordValue(micros);
+          sink.add(intended, micros);
         }
         intended = interval == 0 ? now : intended + interval;
         scheduleNext();

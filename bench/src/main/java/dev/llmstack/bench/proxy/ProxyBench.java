@@ -34,7 +34,8 @@ public final class ProxyBench {
       String nginx,
       boolean pin,
       int repeats,
-      int warmupSeconds) {}
+      int warmupSeconds,
+      boolean timeline) {}
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -224,6 +225,7 @@ public final class ProxyBench {
     // median over its runs.
     double[][] p50 = new double[3][n];
     double[][] p99 = new double[3][n];
+    int[][] slowSpells = new int[3][n];
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
@@ -234,7 +236,16 @@ public final class ProxyBench {
             new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
           long[] gcBefore = generatorGc();
           HttpLoad.Result r =
-              meters.meter(i, () -> load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
+              meters.meter(
+                  i,
+                  () ->
+                      settings.timeline()
+                          ? load.openWithTimeline(sc.openConnections(), half, OPEN_WARMUP_MS, ms)
+                          : load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
+          if (r.timeline() != null) {
+            slowSpells[i][rep] = r.timeline().slowSpells(SLOW_MICROS);
+            writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
+          }
           long[] gcAfter = generatorGc();
           generatorGcCount[i] += gcAfter[0] - gcBefore[0];
           generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
@@ -263,6 +274,12 @@ public final class ProxyBench {
       ArrayNode runs = t.putArray("half_load_p99_ms_runs");
       for (double v : p99[i]) {
         runs.add(v);
+      }
+      if (settings.timeline()) {
+        ArrayNode spells = t.putArray("half_load_slow_spells_runs");
+        for (int v : slowSpells[i]) {
+          spells.add(v);
+        }
       }
       t.put("half_load_errors", errors[i]);
       t.put("requests", requests[i]);
@@ -308,6 +325,20 @@ public final class ProxyBench {
       millis += Math.max(0, gc.getCollectionTime());
     }
     return new long[] {count, millis};
+  }
+
+  /** What the timelines call a slow request: 5 ms. */
+  private static final long SLOW_MICROS = 5_000;
+
+  /** Writes one latency run's timeline under {@code <out>/timeline/}. */
+  private void writeTimeline(String file, HttpLoad.Timeline timeline) {
+    try {
+      Path dir = settings.outDir().resolve("timeline");
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve(file), timeline.toCsv());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Open-loop warm-up before each latency run, not counted. */
