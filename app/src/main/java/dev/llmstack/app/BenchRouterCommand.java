@@ -45,7 +45,7 @@ final class BenchRouterCommand implements Callable<Integer> {
       names = "--timeline",
       description =
           "Also write every latency run's requests (send time, latency) as CSV under <out>/timeline"
-              + " and count its spells of requests slower than 5 ms.")
+              + " and count its spells of requests 5 ms slower than its median.")
   boolean timeline;
 
   @Option(names = "--nginx", defaultValue = "/usr/sbin/nginx", description = "nginx binary.")

@@ -243,7 +243,9 @@ public final class ProxyBench {
                           ? load.openWithTimeline(sc.openConnections(), half, OPEN_WARMUP_MS, ms)
                           : load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
           if (r.timeline() != null) {
-            slowSpells[i][rep] = r.timeline().slowSpells(SLOW_MICROS);
+            // Slow: 5 ms over the run's median (a stream's median is its 50 ms of chunks).
+            long slow = (long) (r.p50Ms() * 1000) + SLOW_MICROS;
+            slowSpells[i][rep] = r.timeline().slowSpells(slow);
             writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
           }
           long[] gcAfter = generatorGc();
@@ -327,7 +329,7 @@ public final class ProxyBench {
     return new long[] {count, millis};
   }
 
-  /** What the timelines call a slow request: 5 ms. */
+  /** What the timelines call a slow request: this much over the run's median. */
   private static final long SLOW_MICROS = 5_000;
 
   /** Writes one latency run's timeline under {@code <out>/timeline/}. */
