@@ -1,6 +1,8 @@
 package dev.llmstack.protocol.metrics;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -85,30 +87,8 @@ public final class PrometheusText {
    * metric such as {@code vllm:cache_config_info{num_gpu_blocks="..."}} carries its data.
    */
   public static String label(CharSequence text, String metric, String label) {
-    String t = text.toString();
-    String start = metric + "{";
-    int at = t.startsWith(start) ? 0 : t.indexOf("\n" + start);
-    if (at < 0) {
-      return null;
-    }
-    int open = t.indexOf('{', at);
-    int close = t.indexOf('}', open);
-    int eol = t.indexOf('\n', open);
-    if (close < 0 || (eol >= 0 && eol < close)) {
-      return null;
-    }
-    String labels = t.substring(open + 1, close);
-    String key = label + "=\"";
-    int k = 0;
-    while ((k = labels.indexOf(key, k)) >= 0) {
-      if (k == 0 || labels.charAt(k - 1) == ',' || labels.charAt(k - 1) == ' ') {
-        int from = k + key.length();
-        int to = labels.indexOf('"', from);
-        return to < 0 ? null : labels.substring(from, to);
-      }
-      k += key.length();
-    }
-    return null;
+    List<Sample> samples = samples(text.toString(), metric, 1);
+    return samples.isEmpty() ? null : samples.get(0).labels().get(label);
   }
 
   /**
@@ -117,12 +97,26 @@ public final class PrometheusText {
    * labels that describe the state now, so older label sets linger with older timestamps.
    */
   public static Map<String, String> newestLabels(CharSequence text, String metric) {
-    String t = text.toString();
-    String start = metric + "{";
     Map<String, String> best = null;
     double bestValue = Double.NEGATIVE_INFINITY;
+    for (Sample s : samples(text.toString(), metric, Integer.MAX_VALUE)) {
+      if (s.value() > bestValue) { // NaN (an unreadable value) never is
+        bestValue = s.value();
+        best = s.labels();
+      }
+    }
+    return best;
+  }
+
+  /** One sample line with labels; value NaN when it is not a number. */
+  private record Sample(Map<String, String> labels, double value) {}
+
+  /** Up to {@code max} samples of {@code metric} written with labels, in order. */
+  private static List<Sample> samples(String t, String metric, int max) {
+    List<Sample> out = new ArrayList<>();
+    String start = metric + "{";
     int at = t.startsWith(start) ? 0 : t.indexOf("\n" + start);
-    while (at >= 0) {
+    while (at >= 0 && out.size() < max) {
       int open = t.indexOf('{', at);
       int eol = t.indexOf('\n', open);
       if (eol < 0) {
@@ -133,19 +127,17 @@ public final class PrometheusText {
       if (close > 0) {
         String rest = t.substring(close + 1, eol).strip();
         int space = rest.indexOf(' ');
+        double v;
         try {
-          double v = Double.parseDouble(space < 0 ? rest : rest.substring(0, space));
-          if (v > bestValue) {
-            bestValue = v;
-            best = labels;
-          }
+          v = Double.parseDouble(space < 0 ? rest : rest.substring(0, space));
         } catch (NumberFormatException e) {
-          // not a sample we understand
+          v = Double.NaN;
         }
+        out.add(new Sample(labels, v));
       }
       at = t.indexOf("\n" + start, eol - 1);
     }
-    return best;
+    return out;
   }
 
   /** Parses {@code name="value",...} up to the closing brace; returns its index, or -1. */

@@ -60,6 +60,14 @@ class PrometheusTextTest {
   }
 
   @Test
+  void aLabelValueMayHoldBracesCommasAndEscapedQuotes() {
+    String text = "x_info{path=\"/a},b\",name=\"say \\\"hi\\\"\",n=\"7\"} 1\n";
+    assertThat(PrometheusText.label(text, "x_info", "path")).isEqualTo("/a},b");
+    assertThat(PrometheusText.label(text, "x_info", "name")).isEqualTo("say \"hi\"");
+    assertThat(PrometheusText.label(text, "x_info", "n")).isEqualTo("7");
+  }
+
+  @Test
   void newestLabelsPicksTheLatestTimestampedLabelSet() {
     String text =
         "# HELP vllm:lora_requests_info Running stats on lora requests.\n"
