@@ -8,6 +8,7 @@ import dev.llmstack.bench.workload.BenchRequest;
 import dev.llmstack.bench.workload.Prompt;
 import dev.llmstack.bench.workload.WordVocabulary;
 import dev.llmstack.bench.workload.Workload;
+import dev.llmstack.protocol.openai.ModelCards;
 import dev.llmstack.protocol.tokenizer.ChatMessage;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -82,8 +83,7 @@ public final class HttpRunner {
       }
       // A base model, not a LoRA adapter (a card with a parent): its name picks the tokenizer.
       for (JsonNode card : data) {
-        String parent = card.path("parent").asText("");
-        if (parent.isEmpty() || parent.equals(card.path("id").asText())) {
+        if (ModelCards.adapterParent(card) == null) {
           return card.path("id").asText();
         }
       }

@@ -1,5 +1,6 @@
 package dev.llmstack.router.backend;
 
+import dev.llmstack.protocol.openai.ModelCards;
 import dev.llmstack.router.discovery.Endpoint;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -109,11 +110,9 @@ public final class BackendRegistry {
   public String baseModelOf(String model) {
     for (Backend b : backends.values()) {
       com.fasterxml.jackson.databind.JsonNode card = b.modelCards().get(model);
-      if (card != null) {
-        String parent = card.path("parent").asText(null);
-        if (parent != null && !parent.isEmpty() && !parent.equals(model)) {
-          return parent;
-        }
+      String parent = card == null ? null : ModelCards.adapterParent(card);
+      if (parent != null) {
+        return parent;
       }
     }
     return null;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstack.protocol.openai.ModelCards;
 import dev.llmstack.protocol.openai.OpenAiError;
 import dev.llmstack.protocol.openai.OpenAiException;
 import dev.llmstack.router.admin.AdminApi;
@@ -201,14 +202,9 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     // Base models first, then LoRA adapters (cards with a parent), as vLLM lists them: clients
     // that take the first card as the default model get a base model.
-    cards.values().stream().filter(c -> !isAdapter(c)).forEach(data::add);
-    cards.values().stream().filter(RouterHandler::isAdapter).forEach(data::add);
+    cards.values().stream().filter(c -> ModelCards.adapterParent(c) == null).forEach(data::add);
+    cards.values().stream().filter(c -> ModelCards.adapterParent(c) != null).forEach(data::add);
     return root.toString();
-  }
-
-  private static boolean isAdapter(JsonNode card) {
-    String parent = card.path("parent").asText("");
-    return !parent.isEmpty() && !parent.equals(card.path("id").asText());
   }
 
   private void health(ChannelHandlerContext ctx, boolean keepAlive) {
