@@ -79,8 +79,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
     for (int i = 0; i < candidates.size(); i++) {
       BackendSnapshot b = candidates.get(i);
       int depth = credited(depths[i], request.promptTokens());
-      double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
-      double cost = Math.max(0, request.promptTokens() - saved * blockSize) + loadCost(request, b);
+      double cost = cost(request, b, keys, depth);
       sb.append(
           String.format(
               Locale.ROOT,
@@ -93,6 +92,15 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
               cost));
     }
     return sb.toString();
+  }
+
+  /**
+   * What sending the request to {@code b} costs, in prefill tokens: the prompt less the prefill its
+   * {@code depth} credited cached blocks save, plus the engine's load.
+   */
+  private double cost(RouteRequest request, BackendSnapshot b, long[] keys, int depth) {
+    double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
+    return Math.max(0, request.promptTokens() - saved * blockSize) + loadCost(request, b);
   }
 
   /**
@@ -133,9 +141,7 @@ public abstract class PrefixCostPolicy implements CacheAwarePolicy {
       int at = (start + k) % n;
       BackendSnapshot b = candidates.get(at);
       int depth = depths == null ? 0 : credited(depths[at], request.promptTokens());
-      double saved = depth == 0 ? 0 : savedBlocks(request, b, keys, depth);
-      double prefill = Math.max(0, request.promptTokens() - saved * blockSize);
-      double cost = prefill + loadCost(request, b);
+      double cost = cost(request, b, keys, depth);
       if (cost < bestCost) {
         best = b;
         bestCost = cost;
