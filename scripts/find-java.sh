@@ -1,4 +1,4 @@
-# Sourced by the launcher and CI: sets JAVA_HOME to a JDK >= 21.
+# Sourced by the launcher and CI: sets JAVA_HOME to a JDK >= 21 and LLMSTACK_JAVA_MAJOR to its version.
 # Order: $JAVA_HOME if it is new enough, then the newest JDK under /usr/lib/jvm.
 _llmstack_java_major() {
   "$1/bin/java" -XshowSettings:properties -version 2>&1 \
@@ -8,7 +8,10 @@ _llmstack_find_java() {
   local candidate major best="" best_major=0
   if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
     major=$(_llmstack_java_major "$JAVA_HOME")
-    if [ "${major:-0}" -ge 21 ]; then return 0; fi
+    if [ "${major:-0}" -ge 21 ]; then
+      export LLMSTACK_JAVA_MAJOR="$major"
+      return 0
+    fi
   fi
   for candidate in /usr/lib/jvm/*; do
     [ -x "$candidate/bin/javac" ] || continue
@@ -22,5 +25,6 @@ _llmstack_find_java() {
     return 1
   fi
   export JAVA_HOME="$best"
+  export LLMSTACK_JAVA_MAJOR="$best_major"
 }
 _llmstack_find_java

@@ -357,6 +357,9 @@ public final class ProxyBench {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd =
         new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    if (Runtime.version().feature() >= 23) {
+      cmd.add("--sun-misc-unsafe-memory-access=allow"); // as the launcher runs it (see llmstack)
+    }
     String extra =
         System.getenv("LLMSTACK_BENCH_ROUTER_OPTS"); // e.g. a JFR recording for profiling
     if (extra != null && !extra.isBlank()) {
