@@ -43,6 +43,14 @@ public final class ProxyBench {
   private final Settings settings;
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /**
+   * The machine's cores, read before this JVM pins itself: afterwards the JVM sees only its own
+   * core, and a proxy started from it inherits that core unless given another.
+   */
+  private final int cores = Runtime.getRuntime().availableProcessors();
+
+  private boolean pinned;
+
   public ProxyBench(Settings settings) {
     this.settings = settings;
   }
@@ -54,10 +62,14 @@ public final class ProxyBench {
       throw new IllegalStateException(
           "nginx not found at " + settings.nginx() + " (apt-get install nginx-light)");
     }
-    boolean pinned = settings.pin() && pinSelf();
+    pinned = settings.pin() && pinSelf();
+    if (settings.pin() && !pinned) {
+      throw new IllegalStateException(
+          "--pin needs " + TASKSET + " and at least two cores (" + cores + " here)");
+    }
     ObjectNode report = json.createObjectNode();
     report.put("benchmark", "router-vs-nginx");
-    report.put("cores", Runtime.getRuntime().availableProcessors());
+    report.put("cores", cores);
     report.put("proxy_threads", settings.ioThreads());
     report.put("seconds_per_measurement", settings.seconds());
     report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
@@ -74,6 +86,9 @@ public final class ProxyBench {
         awaitPort(routerPort, router);
         awaitPort(nginxPort, nginx);
         awaitRouterReady(routerPort);
+        if (pinned) {
+          report.set("cpus_allowed", checkPinning(router.toHandle(), nginx.toHandle()));
+        }
         byte[] chat =
             "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}"
                 .getBytes(StandardCharsets.UTF_8);
@@ -355,8 +370,8 @@ public final class ProxyBench {
 
   private Process startRouter(int port, String backends) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd =
-        new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    List<String> cmd = new ArrayList<>(pinned ? proxyCpu() : List.of());
+    cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
     if (Runtime.version().feature() >= 23) {
       cmd.add("--sun-misc-unsafe-memory-access=allow"); // as the launcher runs it (see llmstack)
     }
@@ -429,7 +444,7 @@ public final class ProxyBench {
             port);
     Path file = dir.resolve("nginx.conf");
     Files.writeString(file, conf);
-    List<String> cmd = new ArrayList<>(settings.pin() ? proxyCpu() : List.of());
+    List<String> cmd = new ArrayList<>(pinned ? proxyCpu() : List.of());
     cmd.addAll(List.of(settings.nginx(), "-p", dir.toString(), "-c", file.toString()));
     return new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -442,8 +457,8 @@ public final class ProxyBench {
    * the proxy under test gets the last core to itself, so the two proxies are measured on equal,
    * uncontended ground.
    */
-  private static boolean pinSelf() {
-    if (!Files.isExecutable(Path.of(TASKSET)) || Runtime.getRuntime().availableProcessors() < 2) {
+  private boolean pinSelf() {
+    if (!Files.isExecutable(Path.of(TASKSET)) || cores < 2) {
       return false;
     }
     try {
@@ -462,12 +477,42 @@ public final class ProxyBench {
     }
   }
 
-  private static List<String> proxyCpu() {
-    int cores = Runtime.getRuntime().availableProcessors();
-    if (!Files.isExecutable(Path.of(TASKSET)) || cores < 2) {
-      return List.of();
-    }
+  private List<String> proxyCpu() {
     return List.of(TASKSET, "-c", Integer.toString(cores - 1));
+  }
+
+  /**
+   * The cores each process may run on, as the kernel has them; fails unless both proxies got the
+   * last core and this JVM core 0. (Until 2026-11-26 the proxies inherited this JVM's core 0, and
+   * "pinned" runs put everything on one core.)
+   */
+  private ObjectNode checkPinning(ProcessHandle router, ProcessHandle nginx) {
+    ObjectNode cpus = json.createObjectNode();
+    String proxyCore = Integer.toString(cores - 1);
+    cpus.put("generator_and_stubs", cpusAllowed(ProcessHandle.current().pid()));
+    cpus.put("router", cpusAllowed(router.pid()));
+    List<ProcessHandle> workers = nginx.children().toList();
+    cpus.put("nginx_worker", workers.isEmpty() ? "" : cpusAllowed(workers.get(0).pid()));
+    if (!cpus.path("generator_and_stubs").asText().equals("0")
+        || !cpus.path("router").asText().equals(proxyCore)
+        || !cpus.path("nginx_worker").asText().equals(proxyCore)) {
+      throw new IllegalStateException("pinning did not take: " + cpus);
+    }
+    return cpus;
+  }
+
+  /** The {@code Cpus_allowed_list} of a process, e.g. "1" or "0-1". */
+  static String cpusAllowed(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("Cpus_allowed_list:")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException e) {
+      // gone, or not Linux
+    }
+    return "";
   }
 
   private static long peakRssKib(List<Long> pids) {

@@ -1,0 +1,30 @@
+package dev.llmstack.bench.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ProxyBenchPinningTest {
+
+  @Test
+  void readsTheCoresTasksetGaveAProcess() throws Exception {
+    assumeTrue(Files.isExecutable(Path.of("/usr/bin/taskset")), "needs taskset");
+    Process p = new ProcessBuilder("/usr/bin/taskset", "-c", "0", "sleep", "30").start();
+    try {
+      // taskset sets the mask, then execs sleep in the same process.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!ProxyBench.cpusAllowed(p.pid()).equals("0") && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(ProxyBench.cpusAllowed(p.pid())).isEqualTo("0");
+    } finally {
+      p.destroy();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    assertThat(ProxyBench.cpusAllowed(ProcessHandle.current().pid())).matches("[0-9][0-9,-]*");
+  }
+}
