@@ -89,6 +89,9 @@ public final class ProxyBench {
         if (pinned) {
           report.set("cpus_allowed", checkPinning(router.toHandle(), nginx.toHandle()));
         }
+        // The JVM picks its collector from the cores it sees (Serial on one), which changes the
+        // router's CPU and tail: the report says which one ran.
+        report.put("router_gc", routerCollector(router.pid()));
         byte[] chat =
             "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}"
                 .getBytes(StandardCharsets.UTF_8);
@@ -499,6 +502,42 @@ public final class ProxyBench {
       throw new IllegalStateException("pinning did not take: " + cpus);
     }
     return cpus;
+  }
+
+  /** The router JVM's garbage collector, as {@code jcmd VM.flags} reports it, or "unknown". */
+  private static String routerCollector(long pid) {
+    Path jcmd =
+        ProcessHandle.current()
+            .info()
+            .command()
+            .map(java -> Path.of(java).resolveSibling("jcmd"))
+            .orElse(Path.of("jcmd"));
+    if (!Files.isExecutable(jcmd)) {
+      return "unknown"; // a JRE without jcmd
+    }
+    try {
+      Process p =
+          new ProcessBuilder(jcmd.toString(), Long.toString(pid), "VM.flags")
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor(30, TimeUnit.SECONDS);
+      return collector(out);
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
+  }
+
+  private static final java.util.regex.Pattern GC_FLAG =
+      java.util.regex.Pattern.compile("-XX:\\+Use(\\w+)GC\\b");
+
+  /** The collector named by a {@code -XX:+Use...GC} flag in {@code VM.flags} output. */
+  static String collector(String vmFlags) {
+    java.util.regex.Matcher m = GC_FLAG.matcher(vmFlags);
+    return m.find() ? m.group(1) : "unknown";
   }
 
   /** The {@code Cpus_allowed_list} of a process, e.g. "1" or "0-1". */

@@ -8,7 +8,17 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-class ProxyBenchPinningTest {
+class ProxyBenchTest {
+
+  @Test
+  void namesTheCollectorFromVmFlags() {
+    String flags =
+        "12345:\n-XX:CICompilerCount=2 -XX:InitialHeapSize=390070272 -XX:MaxHeapSize=536870912"
+            + " -XX:+UseCompressedOops -XX:+UseSerialGC\n";
+    assertThat(ProxyBench.collector(flags)).isEqualTo("Serial");
+    assertThat(ProxyBench.collector("-XX:+UseG1GC -XX:+UseCompressedOops")).isEqualTo("G1");
+    assertThat(ProxyBench.collector("-XX:+UseCompressedOops")).isEqualTo("unknown");
+  }
 
   @Test
   void readsTheCoresTasksetGaveAProcess() throws Exception {
