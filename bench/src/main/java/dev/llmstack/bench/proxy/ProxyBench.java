@@ -199,11 +199,11 @@ public final class ProxyBench {
     // the router/nginx ratio is the median of the ratios of runs in the same round.
     double[][] rpsRuns = new double[3][n];
     long[] saturationErrors = new long[3];
-    for (int rep = 0; rep < n; rep++) {
-      for (int k = 0; k < 3; k++) {
-        int i = (k + rep) % 3;
-        try (HttpLoad load =
-            new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+    interleaved(
+        n,
+        ports,
+        sc.body(),
+        (rep, i, load) -> {
           HttpLoad.Result warm = load.closed(sc.saturationConnections(), 1000); // connections
           HttpLoad.Result r = meters.meter(i, () -> load.closed(sc.saturationConnections(), ms));
           requests[i] += warm.served() + r.served();
@@ -217,9 +217,7 @@ public final class ProxyBench {
               r.requestsPerSecond(),
               rep + 1,
               n);
-        }
-      }
-    }
+        });
     double[] rps = new double[3];
     double[] ratios = new double[n];
     for (int rep = 0; rep < n; rep++) {
@@ -229,17 +227,13 @@ public final class ProxyBench {
       rps[i] = median(rpsRuns[i]);
       ObjectNode t = out.putObject(names[i]);
       t.put("saturation_rps", rps[i]);
-      ArrayNode runs = t.putArray("saturation_rps_runs");
-      for (double v : rpsRuns[i]) {
-        runs.add(v);
-      }
+      putAll(t.putArray("saturation_rps_runs"), rpsRuns[i]);
       t.put("saturation_errors", saturationErrors[i]);
     }
     double half = rps[2] / 2;
     out.put("open_loop_rate", half);
     out.put("open_loop_repeats", settings.repeats());
-    // Latency: several short open-loop runs per target, interleaved (the order rotates each round)
-    // so that a noisy spell on the machine lands on all targets alike; each target's p50/p99 is the
+    // Latency: several short open-loop runs per target, interleaved; each target's p50/p99 is the
     // median over its runs.
     double[][] p50 = new double[3][n];
     double[][] p99 = new double[3][n];
@@ -247,11 +241,11 @@ public final class ProxyBench {
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
-    for (int rep = 0; rep < n; rep++) {
-      for (int k = 0; k < 3; k++) {
-        int i = (k + rep) % 3;
-        try (HttpLoad load =
-            new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", sc.body())) {
+    interleaved(
+        n,
+        ports,
+        sc.body(),
+        (rep, i, load) -> {
           long[] gcBefore = generatorGc();
           HttpLoad.Result r =
               meters.meter(
@@ -283,18 +277,13 @@ public final class ProxyBench {
               n,
               r.p50Ms(),
               r.p99Ms());
-        }
-      }
-    }
+        });
     double directP99 = median(p99[0]);
     for (int i = 0; i < 3; i++) {
       ObjectNode t = (ObjectNode) out.get(names[i]);
       t.put("half_load_p50_ms", median(p50[i]));
       t.put("half_load_p99_ms", median(p99[i]));
-      ArrayNode runs = t.putArray("half_load_p99_ms_runs");
-      for (double v : p99[i]) {
-        runs.add(v);
-      }
+      putAll(t.putArray("half_load_p99_ms_runs"), p99[i]);
       if (settings.timeline()) {
         ArrayNode spells = t.putArray("half_load_slow_spells_runs");
         for (int v : slowSpells[i]) {
@@ -312,10 +301,7 @@ public final class ProxyBench {
       }
     }
     out.put("router_over_nginx_rps", median(ratios));
-    ArrayNode ratioRuns = out.putArray("router_over_nginx_rps_runs");
-    for (double v : ratios) {
-      ratioRuns.add(v);
-    }
+    putAll(out.putArray("router_over_nginx_rps_runs"), ratios);
     // CPU per request: how much work each proxy does per request, which a busy machine disturbs
     // far less than requests/s or latency. Measured windows only; the router's is split by thread
     // kind, since its JIT and GC threads are not per-request work of its event loop.
@@ -345,6 +331,33 @@ public final class ProxyBench {
       millis += Math.max(0, gc.getCollectionTime());
     }
     return new long[] {count, millis};
+  }
+
+  /** One load run against target {@code i} (0 direct, 1 router, 2 nginx) in round {@code rep}. */
+  private interface TargetRun {
+    void run(int rep, int i, HttpLoad load) throws InterruptedException;
+  }
+
+  /**
+   * Runs every target {@code rounds} times, the order rotating each round so that a noisy spell on
+   * the machine lands on all targets alike; a fresh load generator per run.
+   */
+  private static void interleaved(int rounds, int[] ports, byte[] body, TargetRun run)
+      throws InterruptedException {
+    for (int rep = 0; rep < rounds; rep++) {
+      for (int k = 0; k < ports.length; k++) {
+        int i = (k + rep) % ports.length;
+        try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", body)) {
+          run.run(rep, i, load);
+        }
+      }
+    }
+  }
+
+  private static void putAll(ArrayNode array, double[] values) {
+    for (double v : values) {
+      array.add(v);
+    }
   }
 
   /** What the timelines call a slow request: this much over the run's median. */
