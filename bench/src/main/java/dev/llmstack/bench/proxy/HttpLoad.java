@@ -6,10 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -108,8 +105,8 @@ public final class HttpLoad implements AutoCloseable {
     }
   }
 
-  private final EventLoopGroup group =
-      new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final BenchLoop loop;
+  private final boolean ownsLoop;
   private final String host;
   private final int port;
   private final String path;
@@ -117,7 +114,20 @@ public final class HttpLoad implements AutoCloseable {
 
   private final HttpHeaders headers;
 
+  /** A generator on a loop of its own. */
   public HttpLoad(String host, int port, String path, byte[] body) {
+    this(new BenchLoop(), true, host, port, path, body);
+  }
+
+  /** A generator on a loop it may share (with stub backends) and does not shut down. */
+  public HttpLoad(BenchLoop loop, String host, int port, String path, byte[] body) {
+    this(loop, false, host, port, path, body);
+  }
+
+  private HttpLoad(
+      BenchLoop loop, boolean ownsLoop, String host, int port, String path, byte[] body) {
+    this.loop = loop;
+    this.ownsLoop = ownsLoop;
     this.host = host;
     this.port = port;
     this.path = path;
@@ -175,7 +185,7 @@ public final class HttpLoad implements AutoCloseable {
           new Conn(first, interval, start, end, recorder, ok, errors, served, finished, sink);
       Channel ch =
           new Bootstrap()
-              .group(group)
+              .group(loop.group())
               .channel(NioSocketChannel.class)
               .option(ChannelOption.TCP_NODELAY, true)
               .handler(
@@ -346,6 +356,8 @@ public final class HttpLoad implements AutoCloseable {
 
   @Override
   public void close() {
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    if (ownsLoop) {
+      loop.close();
+    }
   }
 }

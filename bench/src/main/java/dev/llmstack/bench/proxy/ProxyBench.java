@@ -51,6 +51,9 @@ public final class ProxyBench {
 
   private boolean pinned;
 
+  /** The generator's and the stubs' one thread, for the length of {@link #run}. */
+  private BenchLoop loop;
+
   public ProxyBench(Settings settings) {
     this.settings = settings;
   }
@@ -74,9 +77,13 @@ public final class ProxyBench {
     report.put("seconds_per_measurement", settings.seconds());
     report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
     report.put("pinned", pinned);
+    report.set("machine_stalls", machineStalls());
     ArrayNode scenarios = report.putArray("scenarios");
-    try (StubBackend s1 = new StubBackend(10, 5);
-        StubBackend s2 = new StubBackend(10, 5)) {
+    // The load generator and both stubs share one event-loop thread (see BenchLoop).
+    try (BenchLoop benchLoop = new BenchLoop();
+        StubBackend s1 = new StubBackend(benchLoop, 10, 5);
+        StubBackend s2 = new StubBackend(benchLoop, 10, 5)) {
+      loop = benchLoop;
       int routerPort = freePort();
       int nginxPort = freePort();
       Process router = startRouter(routerPort, s1.url() + "," + s2.url());
@@ -108,7 +115,7 @@ public final class ProxyBench {
         for (Scenario sc : scenarioList) {
           for (int port : new int[] {s1.port(), routerPort, nginxPort}) {
             try (HttpLoad load =
-                new HttpLoad("127.0.0.1", port, "/v1/chat/completions", sc.body())) {
+                new HttpLoad(loop, "127.0.0.1", port, "/v1/chat/completions", sc.body())) {
               load.closed(sc.saturationConnections(), settings.warmupSeconds() * 1000L);
             }
           }
@@ -342,12 +349,13 @@ public final class ProxyBench {
    * Runs every target {@code rounds} times, the order rotating each round so that a noisy spell on
    * the machine lands on all targets alike; a fresh load generator per run.
    */
-  private static void interleaved(int rounds, int[] ports, byte[] body, TargetRun run)
+  private void interleaved(int rounds, int[] ports, byte[] body, TargetRun run)
       throws InterruptedException {
     for (int rep = 0; rep < rounds; rep++) {
       for (int k = 0; k < ports.length; k++) {
         int i = (k + rep) % ports.length;
-        try (HttpLoad load = new HttpLoad("127.0.0.1", ports[i], "/v1/chat/completions", body)) {
+        try (HttpLoad load =
+            new HttpLoad(loop, "127.0.0.1", ports[i], "/v1/chat/completions", body)) {
           run.run(rep, i, load);
         }
       }
@@ -491,6 +499,44 @@ public final class ProxyBench {
       Thread.currentThread().interrupt();
       return false;
     }
+  }
+
+  /** How long each stall meter spins, before any target starts. */
+  private static final long STALL_METER_MILLIS = 5_000;
+
+  /**
+   * One {@link StallMeter} per core, all at once on the idle machine (each on its own core where
+   * taskset is there): the scheduling stalls every target's latency will include.
+   */
+  private ObjectNode machineStalls() throws IOException, InterruptedException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    boolean canPin = Files.isExecutable(Path.of(TASKSET));
+    List<Process> meters = new ArrayList<>();
+    for (int core = 0; core < cores; core++) {
+      List<String> cmd =
+          new ArrayList<>(
+              canPin ? List.of(TASKSET, "-c", Integer.toString(core)) : List.<String>of());
+      cmd.addAll(
+          List.of(
+              java,
+              "-cp",
+              settings.jar().toString(),
+              StallMeter.class.getName(),
+              Long.toString(STALL_METER_MILLIS)));
+      meters.add(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start());
+    }
+    ObjectNode out = json.createObjectNode();
+    for (int core = 0; core < meters.size(); core++) {
+      Process meter = meters.get(core);
+      String line = new String(meter.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!meter.waitFor(STALL_METER_MILLIS + 30_000, TimeUnit.MILLISECONDS)
+          || meter.exitValue() != 0) {
+        meter.destroyForcibly();
+        throw new IllegalStateException("stall meter failed: " + line);
+      }
+      out.set((canPin ? "core_" : "meter_") + core, json.readTree(line));
+    }
+    return out;
   }
 
   private List<String> proxyCpu() {

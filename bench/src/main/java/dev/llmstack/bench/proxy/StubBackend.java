@@ -7,10 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -56,18 +53,31 @@ public final class StubBackend implements AutoCloseable {
           .getBytes(StandardCharsets.UTF_8);
   private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
 
-  private final EventLoopGroup group;
+  private final BenchLoop loop;
+  private final boolean ownsLoop;
   private final Channel channel;
   private final int events;
   private final long gapMillis;
 
+  /** A backend on a loop of its own. */
   public StubBackend(int events, long gapMillis) throws InterruptedException {
+    this(new BenchLoop(), true, events, gapMillis);
+  }
+
+  /** A backend on a loop it may share (with a load generator) and does not shut down. */
+  public StubBackend(BenchLoop loop, int events, long gapMillis) throws InterruptedException {
+    this(loop, false, events, gapMillis);
+  }
+
+  private StubBackend(BenchLoop loop, boolean ownsLoop, int events, long gapMillis)
+      throws InterruptedException {
     this.events = events;
     this.gapMillis = gapMillis;
-    this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    this.loop = loop;
+    this.ownsLoop = ownsLoop;
     this.channel =
         new ServerBootstrap()
-            .group(group)
+            .group(loop.group())
             .channel(NioServerSocketChannel.class)
             .option(ChannelOption.SO_BACKLOG, 4096)
             .childOption(ChannelOption.TCP_NODELAY, true)
@@ -139,6 +149,8 @@ public final class StubBackend implements AutoCloseable {
   @Override
   public void close() {
     channel.close().awaitUninterruptibly();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    if (ownsLoop) {
+      loop.close();
+    }
   }
 }
