@@ -6,17 +6,10 @@ import dev.llmstack.protocol.metrics.PrometheusText;
 import dev.llmstack.protocol.metrics.VllmMetricNames;
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.EngineStats;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -24,7 +17,9 @@ import java.util.logging.Logger;
 /**
  * Watches each engine from the control plane: active /health probes, its model list (/v1/models),
  * and its load from /metrics (vLLM's names, new and old), each at its own interval and with a
- * timeout. Runs on one scheduler thread with asynchronous HTTP, so many engines cost little.
+ * timeout. Timers, requests and parsing all run on the one event-loop thread of its {@link
+ * MonitorClient}, never on the proxy's, so many engines cost little and nothing here delays a
+ * proxied request.
  */
 public final class EngineMonitor implements AutoCloseable {
 
@@ -54,30 +49,24 @@ public final class EngineMonitor implements AutoCloseable {
   public record Settings(long healthIntervalMs, long scrapeIntervalMs, long timeoutMs) {}
 
   private final Settings settings;
-  private final HttpClient http;
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().name("engine-monitor").daemon(true).unstarted(r));
+  private final MonitorClient http;
   private final Map<String, ScheduledFuture<?>[]> tasks = new ConcurrentHashMap<>();
 
   public EngineMonitor(Settings settings) {
     this.settings = settings;
-    this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofMillis(settings.timeoutMs()))
-            .executor(Executors.newVirtualThreadPerTaskExecutor())
-            .build();
+    this.http = new MonitorClient(settings.timeoutMs());
   }
 
   /** Starts watching an engine; its first probe and model fetch run at once. */
   public void watch(Backend backend) {
     ScheduledFuture<?> health =
-        timer.scheduleWithFixedDelay(
-            () -> probe(backend), 0, settings.healthIntervalMs(), TimeUnit.MILLISECONDS);
+        http.loop()
+            .scheduleWithFixedDelay(
+                () -> probe(backend), 0, settings.healthIntervalMs(), TimeUnit.MILLISECONDS);
     ScheduledFuture<?> scrape =
-        timer.scheduleWithFixedDelay(
-            () -> scrape(backend), 0, settings.scrapeIntervalMs(), TimeUnit.MILLISECONDS);
+        http.loop()
+            .scheduleWithFixedDelay(
+                () -> scrape(backend), 0, settings.scrapeIntervalMs(), TimeUnit.MILLISECONDS);
     tasks.put(backend.id(), new ScheduledFuture<?>[] {health, scrape});
   }
 
@@ -88,21 +77,20 @@ public final class EngineMonitor implements AutoCloseable {
         f.cancel(false);
       }
     }
+    http.forget(backend.id());
   }
 
-  private HttpRequest get(Backend b, String path) {
-    return HttpRequest.newBuilder(URI.create(b.id() + path))
-        .timeout(Duration.ofMillis(settings.timeoutMs()))
-        .GET()
-        .build();
+  private java.util.concurrent.CompletableFuture<MonitorClient.Response> get(
+      Backend b, String path) {
+    return http.get(b.endpoint(), path, settings.timeoutMs());
   }
 
   /** Probes /health; a healthy engine whose models are unknown also gets its /v1/models read. */
   public void probe(Backend b) {
-    http.sendAsync(get(b, "/health"), HttpResponse.BodyHandlers.discarding())
+    get(b, "/health")
         .whenComplete(
             (r, err) -> {
-              boolean up = err == null && r.statusCode() == 200;
+              boolean up = err == null && r.status() == 200;
               if (b.probedUp() != up) {
                 LOG.info(() -> b.id() + (up ? " is up" : " is down: " + describe(r, err)));
               }
@@ -114,10 +102,10 @@ public final class EngineMonitor implements AutoCloseable {
   }
 
   private void fetchModels(Backend b) {
-    http.sendAsync(get(b, "/v1/models"), HttpResponse.BodyHandlers.ofString())
+    get(b, "/v1/models")
         .whenComplete(
             (r, err) -> {
-              if (err != null || r.statusCode() != 200) {
+              if (err != null || r.status() != 200) {
                 return;
               }
               try {
@@ -140,10 +128,10 @@ public final class EngineMonitor implements AutoCloseable {
   }
 
   private void scrape(Backend b) {
-    http.sendAsync(get(b, "/metrics"), HttpResponse.BodyHandlers.ofString())
+    get(b, "/metrics")
         .whenComplete(
             (r, err) -> {
-              if (err != null || r.statusCode() != 200) {
+              if (err != null || r.status() != 200) {
                 b.scrapeFailed(); // stats stay as they were; their age tells how stale
                 return;
               }
@@ -214,13 +202,12 @@ public final class EngineMonitor implements AutoCloseable {
     }
   }
 
-  private static String describe(HttpResponse<?> r, Throwable err) {
-    return err != null ? err.toString() : "status " + r.statusCode();
+  private static String describe(MonitorClient.Response r, Throwable err) {
+    return err != null ? err.toString() : "status " + r.status();
   }
 
   @Override
   public void close() {
-    timer.shutdownNow();
     http.close();
   }
 }
