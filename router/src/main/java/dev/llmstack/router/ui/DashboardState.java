@@ -55,7 +55,16 @@ public final class DashboardState implements AutoCloseable {
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("dashboard-sampler").daemon(true).unstarted(r));
-  private volatile byte[] json = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+  /**
+   * How long after the last look at the state the sampler goes on rendering it every tick. A router
+   * nobody watches renders nothing: the JSON cost more CPU than the sample, on a thread that
+   * competes with the proxy's.
+   */
+  private static final long VIEWER_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  private volatile long lastViewedNanos = System.nanoTime() - VIEWER_NANOS;
+  private byte[] json; // guarded by this; null when stale
 
   public DashboardState(
       BackendRegistry backends, RouterMetrics metrics, DecisionLog decisions, long intervalMs) {
@@ -71,8 +80,15 @@ public final class DashboardState implements AutoCloseable {
     return this;
   }
 
-  /** The latest state as JSON. */
-  public byte[] json() {
+  /**
+   * The latest state as JSON. Rendered here only for the first look after nobody watched for a
+   * while; while someone watches, the sampler renders each tick.
+   */
+  public synchronized byte[] json() {
+    lastViewedNanos = System.nanoTime();
+    if (json == null) {
+      json = render(System.currentTimeMillis());
+    }
     return json;
   }
 
@@ -117,7 +133,23 @@ public final class DashboardState implements AutoCloseable {
         samples.removeFirst();
       }
     }
-    json = render(now);
+    updateHitRates();
+    json = System.nanoTime() - lastViewedNanos < VIEWER_NANOS ? render(now) : null;
+  }
+
+  /** Each engine's prefix-cache hit rate over the last tick, from its scraped counters. */
+  private void updateHitRates() {
+    List<Backend> all = List.copyOf(backends.all());
+    for (Backend b : all) {
+      EngineStats s = b.stats();
+      double[] prev = lastPrefix.put(b.id(), new double[] {s.prefixQueries(), s.prefixHits()});
+      double dq = prev == null ? 0 : s.prefixQueries() - prev[0];
+      if (dq > 0) {
+        hitRate.put(b.id(), (s.prefixHits() - prev[1]) / dq);
+      }
+    }
+    lastPrefix.keySet().retainAll(all.stream().map(Backend::id).toList());
+    hitRate.keySet().retainAll(lastPrefix.keySet());
   }
 
   /**
@@ -177,8 +209,6 @@ public final class DashboardState implements AutoCloseable {
       putNumber(e, "scrape_age_s", at == 0 ? Double.NaN : (nanos - at) / 1e9);
       e.put("ejections", b.ejections());
     }
-    lastPrefix.keySet().retainAll(all.stream().map(Backend::id).toList());
-    hitRate.keySet().retainAll(lastPrefix.keySet());
     ObjectNode series = root.putObject("series");
     ArrayNode time = series.putArray("t");
     ArrayNode qps = series.putArray("qps");
@@ -223,15 +253,13 @@ public final class DashboardState implements AutoCloseable {
    * Prefix-cache hit rate since the previous sample (engines' counters are cumulative), kept when
    * no queries arrived in between; before two scrapes, the cumulative ratio.
    */
+  /** The last tick's hit rate; before any tick saw queries, the rate since the engine started. */
   private double hitRate(String id, EngineStats s) {
-    double[] prev = lastPrefix.put(id, new double[] {s.prefixQueries(), s.prefixHits()});
-    double dq = prev == null ? 0 : s.prefixQueries() - prev[0];
-    if (dq > 0) {
-      hitRate.put(id, (s.prefixHits() - prev[1]) / dq);
-    } else if (!hitRate.containsKey(id) && s.prefixQueries() > 0) {
-      return s.prefixHits() / s.prefixQueries();
+    Double recent = hitRate.get(id);
+    if (recent != null) {
+      return recent;
     }
-    return hitRate.getOrDefault(id, Double.NaN);
+    return s.prefixQueries() > 0 ? s.prefixHits() / s.prefixQueries() : Double.NaN;
   }
 
   private static void add(ArrayNode a, double v) {

@@ -3,6 +3,10 @@ package dev.llmstack.router.ui;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmstack.router.backend.BackendRegistry;
+import dev.llmstack.router.backend.OutlierPolicy;
 import dev.llmstack.router.stats.RouterMetrics;
 import org.junit.jupiter.api.Test;
 
@@ -30,5 +34,23 @@ class DashboardStateTest {
     assertThat(DashboardState.quantile(0.5, same, same)).isNaN();
     assertThat(DashboardState.quantile(0.99, buckets(0, 0, 0, 3), buckets(0, 0, 0, 0)))
         .isEqualTo(0.4);
+  }
+
+  @Test
+  void samplesTakenWhileNobodyWatchedAreAllInTheFirstLookAndEachLaterTickRendersAgain()
+      throws Exception {
+    BackendRegistry registry = new BackendRegistry(OutlierPolicy.DEFAULT, b -> {}, b -> {});
+    DashboardState state =
+        new DashboardState(registry, new RouterMetrics(registry), new DecisionLog(8), 1000);
+    ObjectMapper json = new ObjectMapper();
+    for (int i = 0; i < 4; i++) {
+      state.sample(); // the first has no previous totals, so it adds no point
+    }
+    JsonNode first = json.readTree(state.json());
+    assertThat(first.path("series").path("t")).hasSize(3);
+    assertThat(state.json()).isSameAs(state.json()); // rendered once per tick, not per look
+    state.sample(); // someone looked: the sampler renders this tick itself
+    JsonNode next = json.readTree(state.json());
+    assertThat(next.path("series").path("t")).hasSize(4);
   }
 }
