@@ -76,6 +76,7 @@ public final class ProxyBench {
     report.put("proxy_threads", settings.ioThreads());
     report.put("seconds_per_measurement", settings.seconds());
     report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
+    report.put("open_loop_warmup_seconds", OPEN_WARMUP_MS / 1000.0);
     report.put("pinned", pinned);
     report.set("machine_stalls", machineStalls());
     ArrayNode scenarios = report.putArray("scenarios");
@@ -382,8 +383,16 @@ public final class ProxyBench {
     }
   }
 
-  /** Open-loop warm-up before each latency run, not counted. */
-  private static final long OPEN_WARMUP_MS = 1000;
+  /**
+   * Open-loop warm-up before each latency run, not counted. Each run opens new connections after
+   * the last run closed its own, and that churn takes branches the router's compiled event loop had
+   * never taken: HotSpot deoptimizes its hottest methods (logged as "made not entrant: uncommon
+   * trap" in epollInReady, processReady, doReadBytes), runs them slower until C2 has compiled them
+   * again, and the backlog of that half second takes as long again to drain. With one second of
+   * warm-up, that transient still fell into the counted window (a 0.3 s spell, p99 tens of ms);
+   * three seconds cover it. nginx, compiled ahead of time, has no such transient.
+   */
+  private static final long OPEN_WARMUP_MS = 3000;
 
   static double median(double[] values) {
     double[] v = values.clone();
