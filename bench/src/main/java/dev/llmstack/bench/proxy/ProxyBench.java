@@ -78,7 +78,6 @@ public final class ProxyBench {
     report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
     report.put("open_loop_warmup_seconds", OPEN_WARMUP_MS / 1000.0);
     report.put("pinned", pinned);
-    report.set("machine_stalls", machineStalls());
     ArrayNode scenarios = report.putArray("scenarios");
     // The load generator and both stubs share one event-loop thread (see BenchLoop).
     try (BenchLoop benchLoop = new BenchLoop();
@@ -137,6 +136,8 @@ public final class ProxyBench {
         nginx.waitFor(10, TimeUnit.SECONDS);
       }
     }
+    // Last, with the proxies gone and this JVM's own compilation long done.
+    report.set("machine_stalls", machineStalls());
     Files.createDirectories(settings.outDir());
     json.writeValue(settings.outDir().resolve("router-vs-nginx.json").toFile(), report);
     System.out.println(json.writeValueAsString(report));
@@ -510,12 +511,12 @@ public final class ProxyBench {
     }
   }
 
-  /** How long each stall meter spins, before any target starts. */
+  /** How long each stall meter spins, after the targets have stopped. */
   private static final long STALL_METER_MILLIS = 5_000;
 
   /**
    * One {@link StallMeter} per core, all at once on the idle machine (each on its own core where
-   * taskset is there): the scheduling stalls every target's latency will include.
+   * taskset is there): the scheduling stalls every target's latency included.
    */
   private ObjectNode machineStalls() throws IOException, InterruptedException {
     String java = ProcessHandle.current().info().command().orElse("java");

@@ -52,6 +52,12 @@ public final class StallMeter {
 
   private StallMeter() {}
 
+  /**
+   * A meter's own JVM compiles its loop in its first moments, on the core it measures: a first
+   * round this long is thrown away.
+   */
+  private static final long SETTLE_MILLIS = 500;
+
   /** Spins on the calling thread for {@code millis}. */
   public static Stalls measure(long millis) {
     long[] over = new long[THRESHOLDS_MICROS.length];
@@ -67,6 +73,7 @@ public final class StallMeter {
   }
 
   public static void main(String[] args) {
+    measure(SETTLE_MILLIS);
     System.out.println(measure(Long.parseLong(args[0])).toJson());
   }
 }
