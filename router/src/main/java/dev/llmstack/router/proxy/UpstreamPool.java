@@ -1,5 +1,6 @@
 package dev.llmstack.router.proxy;
 
+import dev.llmstack.router.backend.IdleConnections;
 import dev.llmstack.router.discovery.Endpoint;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -9,9 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Keep-alive connections to engines, one pool per event loop: a client connection and the upstream
@@ -22,8 +20,7 @@ final class UpstreamPool {
 
   private final EventLoop loop;
   private final Bootstrap bootstrap;
-  private final int maxIdlePerEndpoint;
-  private final Map<String, ArrayDeque<Channel>> idle = new HashMap<>();
+  private final IdleConnections idle;
 
   UpstreamPool(
       EventLoop loop,
@@ -31,7 +28,7 @@ final class UpstreamPool {
       int connectTimeoutMs,
       int maxIdlePerEndpoint) {
     this.loop = loop;
-    this.maxIdlePerEndpoint = maxIdlePerEndpoint;
+    this.idle = new IdleConnections(maxIdlePerEndpoint);
     this.bootstrap =
         new Bootstrap()
             .group(loop)
@@ -51,14 +48,7 @@ final class UpstreamPool {
 
   /** An idle connection to {@code endpoint}, or null. Must run on this pool's event loop. */
   Channel pollIdle(Endpoint endpoint) {
-    ArrayDeque<Channel> q = idle.get(endpoint.id());
-    while (q != null && !q.isEmpty()) {
-      Channel ch = q.pollLast(); // most recently used: warmest
-      if (ch.isActive()) {
-        return ch;
-      }
-    }
-    return null;
+    return idle.poll(endpoint.id());
   }
 
   ChannelFuture connect(Endpoint endpoint) {
@@ -67,26 +57,15 @@ final class UpstreamPool {
 
   /** Returns a connection whose response completed; closes it when the pool is full. */
   void release(Endpoint endpoint, Channel ch) {
-    if (!ch.isActive()) {
-      return;
+    UpstreamHandler handler = UpstreamHandler.of(ch);
+    if (handler != null) {
+      handler.exchange(null); // pooled or closed, it belongs to no exchange now
     }
-    ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint.id(), k -> new ArrayDeque<>());
-    if (q.size() >= maxIdlePerEndpoint) {
-      ch.close();
-      return;
-    }
-    UpstreamHandler.of(ch).exchange(null);
-    q.addLast(ch);
+    idle.offer(endpoint.id(), ch);
   }
 
   /** Closes idle connections to an engine that left. */
   void forget(String endpointId) {
-    loop.execute(
-        () -> {
-          ArrayDeque<Channel> q = idle.remove(endpointId);
-          if (q != null) {
-            q.forEach(Channel::close);
-          }
-        });
+    loop.execute(() -> idle.closeAll(endpointId));
   }
 }

@@ -1,5 +1,6 @@
 package dev.llmstack.router.stats;
 
+import dev.llmstack.router.backend.IdleConnections;
 import dev.llmstack.router.discovery.Endpoint;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.UnpooledByteBufAllocator;
@@ -26,9 +27,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -63,7 +61,7 @@ final class MonitorClient implements AutoCloseable {
           1, new DefaultThreadFactory("engine-monitor", true), NioIoHandler.newFactory());
   private final EventLoop loop = group.next();
   private final Bootstrap bootstrap;
-  private final Map<String, ArrayDeque<Channel>> idle = new HashMap<>();
+  private final IdleConnections idle = new IdleConnections(MAX_IDLE_PER_ENGINE);
 
   MonitorClient(long connectTimeoutMs) {
     this.bootstrap =
@@ -115,7 +113,7 @@ final class MonitorClient implements AutoCloseable {
       result.completeExceptionally(new IllegalStateException("monitor closed"));
       return;
     }
-    Channel pooled = takeIdle(engine.id());
+    Channel pooled = idle.poll(engine.id());
     if (pooled != null) {
       // The engine may have closed this idle connection a moment ago (uvicorn does after 5 s):
       // then the request goes again on a new connection rather than reporting the engine down.
@@ -159,35 +157,9 @@ final class MonitorClient implements AutoCloseable {
             });
   }
 
-  private Channel takeIdle(String engine) {
-    ArrayDeque<Channel> q = idle.get(engine);
-    Channel ch;
-    while (q != null && (ch = q.pollFirst()) != null) {
-      if (ch.isActive()) {
-        return ch;
-      }
-    }
-    return null;
-  }
-
-  private void release(String engine, Channel ch) {
-    ArrayDeque<Channel> q = idle.computeIfAbsent(engine, e -> new ArrayDeque<>());
-    if (q.size() < MAX_IDLE_PER_ENGINE) {
-      q.addLast(ch);
-    } else {
-      ch.close();
-    }
-  }
-
   /** Closes the idle connections to an engine no longer watched. */
   void forget(String engine) {
-    loop.execute(
-        () -> {
-          ArrayDeque<Channel> q = idle.remove(engine);
-          if (q != null) {
-            q.forEach(Channel::close);
-          }
-        });
+    loop.execute(() -> idle.closeAll(engine));
   }
 
   /** One connection's request in flight, if any. */
@@ -226,7 +198,7 @@ final class MonitorClient implements AutoCloseable {
       Response response =
           new Response(r.status().code(), r.content().toString(StandardCharsets.UTF_8));
       if (keepAlive) {
-        release(engine, ctx.channel());
+        idle.offer(engine, ctx.channel());
       } else {
         ctx.close();
       }
