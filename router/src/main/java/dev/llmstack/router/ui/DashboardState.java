@@ -64,7 +64,7 @@ public final class DashboardState implements AutoCloseable {
   private static final long VIEWER_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private volatile long lastViewedNanos = System.nanoTime() - VIEWER_NANOS;
-  private byte[] json; // guarded by this; null when stale
+  private volatile byte[] json; // written under this lock; null when stale
 
   public DashboardState(
       BackendRegistry backends, RouterMetrics metrics, DecisionLog decisions, long intervalMs) {
@@ -84,12 +84,18 @@ public final class DashboardState implements AutoCloseable {
    * The latest state as JSON. Rendered here only for the first look after nobody watched for a
    * while; while someone watches, the sampler renders each tick.
    */
-  public synchronized byte[] json() {
+  public byte[] json() {
     lastViewedNanos = System.nanoTime();
-    if (json == null) {
-      json = render(System.currentTimeMillis());
+    byte[] rendered = json; // the usual case, and lock-free: this runs on an event loop
+    if (rendered != null) {
+      return rendered;
     }
-    return json;
+    synchronized (this) {
+      if (json == null) {
+        json = render(System.currentTimeMillis());
+      }
+      return json;
+    }
   }
 
   private void sampleSafely() {
