@@ -7,8 +7,8 @@ import java.util.Locale;
  * reading the clock and records every gap between two reads (a small jHiccup). On a quiet machine
  * the gaps are microseconds; a virtual machine whose host deschedules it, or a kernel busy with
  * interrupts, shows gaps of milliseconds, and every request in flight at that moment waits as long
- * whatever proxy serves it. {@code bench-router} runs one meter per core it uses before it starts
- * any target, so a report says what tail latency this machine allows at all.
+ * whatever proxy serves it. {@code bench-router} runs one meter per core once its targets have
+ * stopped, so a report says what tail latency this machine allows at all.
  *
  * <p>Run as {@code java -cp llmstack.jar dev.llmstack.bench.proxy.StallMeter <millis>}; prints one
  * JSON object.
