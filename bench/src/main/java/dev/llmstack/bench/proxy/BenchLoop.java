@@ -9,14 +9,13 @@ import java.util.concurrent.TimeUnit;
  * One event-loop thread for the benchmark's own side, which load generators and stub backends
  * share. On a core of their own, several busy threads (a generator and two stubs) take turns under
  * the kernel's scheduler, and every turn one of them waits for is latency that no proxy caused: a
- * direct request's p99 was 2.4 ms that way, and 0.03-0.2 ms with one thread multiplexing every
- * socket.
+ * direct request's p99 was 2.4 ms that way, and 0.05-0.2 ms in quiet rounds with one thread
+ * multiplexing every socket (docs/benchmarks/router, session 6).
  *
  * <p>NIO, not epoll, on purpose: an open-loop generator must send on time. Netty's NIO loop polls
  * without sleeping once its next timer is under half a millisecond away, which at the rates
  * measured here is always; the epoll loop sleeps on a timerfd, which the kernel's default timer
- * slack lets fire about 50 µs late, and that lateness was charged to every request (direct p50 75
- * µs against 10 µs).
+ * slack lets fire about 50 µs late, and that lateness would be charged to every request.
  */
 public final class BenchLoop implements AutoCloseable {
 

@@ -389,9 +389,9 @@ public final class ProxyBench {
    * the last run closed its own, and that churn takes branches the router's compiled event loop had
    * never taken: HotSpot deoptimizes its hottest methods (logged as "made not entrant: uncommon
    * trap" in epollInReady, processReady, doReadBytes), runs them slower until C2 has compiled them
-   * again, and the backlog of that half second takes as long again to drain. With one second of
-   * warm-up, that transient still fell into the counted window (a 0.3 s spell, p99 tens of ms);
-   * three seconds cover it. nginx, compiled ahead of time, has no such transient.
+   * again, and the backlog built meanwhile takes about as long again to drain. With one second of
+   * warm-up, that transient still fell into the counted window (spells hundreds of ms deep at the
+   * start of router runs); three seconds cover it. nginx, compiled ahead of time, has none.
    */
   private static final long OPEN_WARMUP_MS = 3000;
 
@@ -402,8 +402,13 @@ public final class ProxyBench {
     return v.length % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
   }
 
+  /** This JVM's java binary: the router and the stall meters run on the same JDK. */
+  private static String java() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
   private Process startRouter(int port, String backends) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
+    String java = java();
     List<String> cmd = new ArrayList<>(pinned ? proxyCpu() : List.of());
     cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
     if (Runtime.version().feature() >= 23) {
@@ -519,7 +524,7 @@ public final class ProxyBench {
    * taskset is there): the scheduling stalls every target's latency included.
    */
   private ObjectNode machineStalls() throws IOException, InterruptedException {
-    String java = ProcessHandle.current().info().command().orElse("java");
+    String java = java();
     boolean canPin = Files.isExecutable(Path.of(TASKSET));
     List<Process> meters = new ArrayList<>();
     for (int core = 0; core < cores; core++) {
@@ -575,12 +580,7 @@ public final class ProxyBench {
 
   /** The router JVM's garbage collector, as {@code jcmd VM.flags} reports it, or "unknown". */
   private static String routerCollector(long pid) {
-    Path jcmd =
-        ProcessHandle.current()
-            .info()
-            .command()
-            .map(java -> Path.of(java).resolveSibling("jcmd"))
-            .orElse(Path.of("jcmd"));
+    Path jcmd = Path.of(java()).resolveSibling("jcmd");
     if (!Files.isExecutable(jcmd)) {
       return "unknown"; // a JRE without jcmd
     }

@@ -37,10 +37,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Why not the JDK's {@code HttpClient}: each of its requests hops between its selector thread,
  * the executor's carrier and virtual threads and the caller, and at a few requests per second its
- * code never gets hot. In a router pinned to one core under load, it took about 1.5 ms of CPU per
- * request (scrape, probe or model list) over four threads, in bursts that the kernel let preempt
- * the proxy's event loop: every second, a spell of slow proxied requests. This client took about a
- * third of that CPU, and a request is one task on one thread.
+ * code never gets hot. With the router pinned to one core, those threads woke every second and the
+ * kernel let them preempt the proxy's event loop: a spell of slow proxied requests each time. Here
+ * a request is one task on one thread (docs/benchmarks/router, session 6).
  *
  * <p>Everything but {@link #get}'s hand-off runs on the loop thread, so the idle pool needs no
  * lock. NIO rather than epoll: millisecond timers are all a monitor needs.
@@ -69,9 +68,9 @@ final class MonitorClient implements AutoCloseable {
             .group(loop)
             .channel(NioSocketChannel.class)
             .option(ChannelOption.TCP_NODELAY, true)
-            // A few small requests a second: Netty's pooling allocator set up a fresh chunk for
-            // them on this thread (a fifth of its CPU in a profile); plain heap buffers cost
-            // nothing to set up.
+            // A few small requests a second: Netty's pooling allocator set up fresh chunks for
+            // them on this thread (a visible share of its CPU in a profile); plain heap buffers
+            // cost nothing to set up.
             .option(ChannelOption.ALLOCATOR, new UnpooledByteBufAllocator(false))
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
