@@ -78,6 +78,7 @@ public final class ProxyBench {
     report.put("warmup_seconds_per_target_and_scenario", settings.warmupSeconds());
     report.put("open_loop_warmup_seconds", OPEN_WARMUP_MS / 1000.0);
     report.put("pinned", pinned);
+    report.set("machine_cpuidle", cpuIdle());
     ArrayNode scenarios = report.putArray("scenarios");
     // The load generator and both stubs share one event-loop thread (see BenchLoop).
     try (BenchLoop benchLoop = new BenchLoop();
@@ -250,12 +251,16 @@ public final class ProxyBench {
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
+    JvmPauses[] routerPauses = {JvmPauses.NONE};
     interleaved(
         n,
         ports,
         sc.body(),
         (rep, i, load) -> {
           long[] gcBefore = generatorGc();
+          // The router's own stops (collections, other safepoints) in this run: its event loop
+          // stands still through each, and the requests behind it wait. Read by jcmd, between runs.
+          JvmPauses pausesBefore = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
           HttpLoad.Result r =
               meters.meter(
                   i,
@@ -270,6 +275,12 @@ public final class ProxyBench {
             writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
           }
           long[] gcAfter = generatorGc();
+          JvmPauses pausesAfter = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
+          if (pausesBefore != null && pausesAfter != null && routerPauses[0] != null) {
+            routerPauses[0] = routerPauses[0].plus(pausesAfter.minus(pausesBefore));
+          } else if (i == 1) {
+            routerPauses[0] = null; // no jcmd: the report leaves the fields out
+          }
           generatorGcCount[i] += gcAfter[0] - gcBefore[0];
           generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
           p50[i][rep] = r.p50Ms();
@@ -307,6 +318,14 @@ public final class ProxyBench {
       t.put("half_load_generator_gc_ms", generatorGcMillis[i]);
       if (i > 0) {
         t.put("added_p99_ms", median(p99[i]) - directP99);
+      }
+      if (i == 1 && routerPauses[0] != null) {
+        // Over all of the router's latency runs, each with its open-loop warm-up.
+        JvmPauses p = routerPauses[0];
+        t.put("half_load_router_gc_pauses", p.gcPauses());
+        t.put("half_load_router_gc_ms", p.gcMillis());
+        t.put("half_load_router_safepoints", p.safepoints());
+        t.put("half_load_router_safepoint_ms", p.safepointMillis());
       }
     }
     out.put("router_over_nginx_rps", median(ratios));
@@ -523,6 +542,28 @@ public final class ProxyBench {
    * One {@link StallMeter} per core, all at once on the idle machine (each on its own core where
    * taskset is there): the scheduling stalls every target's latency included.
    */
+  /**
+   * How an idle core waits on this machine. On a KVM guest with the haltpoll driver and {@code
+   * guest_halt_poll_ns} 0 (as here), an idle core halts at once, and waking it for the next request
+   * goes through the hypervisor; with polling on, both proxies' p50 was about half (session 7 in
+   * docs/benchmarks/router). Empty where the files do not exist.
+   */
+  private ObjectNode cpuIdle() {
+    ObjectNode idle = json.createObjectNode();
+    readSys(idle, "driver", "/sys/devices/system/cpu/cpuidle/current_driver");
+    readSys(idle, "governor", "/sys/devices/system/cpu/cpuidle/current_governor");
+    readSys(idle, "guest_halt_poll_ns", "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+    return idle;
+  }
+
+  private static void readSys(ObjectNode into, String field, String file) {
+    try {
+      into.put(field, Files.readString(Path.of(file)).trim());
+    } catch (IOException | UnsupportedOperationException e) {
+      // not Linux, or no such driver
+    }
+  }
+
   private ObjectNode machineStalls() throws IOException, InterruptedException {
     String java = java();
     boolean canPin = Files.isExecutable(Path.of(TASKSET));

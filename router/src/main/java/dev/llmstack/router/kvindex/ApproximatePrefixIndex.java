@@ -34,12 +34,18 @@ public final class ApproximatePrefixIndex {
 
   /** Sets an engine's capacity in blocks (from its cache_config_info or KV usage). */
   public void capacity(String engine, int blocks) {
-    engines.computeIfAbsent(engine, e -> new EngineLru(defaultCapacity)).capacity = blocks;
+    lru(engine).capacity = blocks;
+  }
+
+  /** The engine's LRU, made on first use; looked up first, so a hit allocates no lambda. */
+  private EngineLru lru(String engine) {
+    EngineLru lru = engines.get(engine);
+    return lru != null ? lru : engines.computeIfAbsent(engine, e -> new EngineLru(defaultCapacity));
   }
 
   /** Records that the first {@code count} blocks of {@code keys} were sent to {@code engine}. */
   public void record(String engine, long[] keys, int count, long nowNanos) {
-    EngineLru lru = engines.computeIfAbsent(engine, e -> new EngineLru(defaultCapacity));
+    EngineLru lru = lru(engine);
     synchronized (lru) {
       for (int i = 0; i < count; i++) {
         lru.lastSeen.putAndMoveToLast(keys[i], nowNanos);
