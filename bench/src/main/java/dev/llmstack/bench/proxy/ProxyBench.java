@@ -451,6 +451,10 @@ public final class ProxyBench {
             "round-robin",
             "--io-threads",
             Integer.toString(settings.ioThreads())));
+    String args = System.getenv("LLMSTACK_BENCH_ROUTER_ARGS"); // e.g. --no-dashboard
+    if (args != null && !args.isBlank()) {
+      cmd.addAll(List.of(args.trim().split("\\s+")));
+    }
     return new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.DISCARD)
