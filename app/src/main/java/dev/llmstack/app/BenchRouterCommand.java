@@ -42,6 +42,14 @@ final class BenchRouterCommand implements Callable<Integer> {
   int warmupSeconds;
 
   @Option(
+      names = "--load-fraction",
+      defaultValue = "0.5",
+      description =
+          "Open-loop latency runs at this fraction of nginx's saturation rate, the same rate for"
+              + " every target (default: half).")
+  double loadFraction;
+
+  @Option(
       names = "--timeline",
       description =
           "Also write every latency run's requests (send time, latency) as CSV under <out>/timeline"
@@ -69,12 +77,24 @@ final class BenchRouterCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--seconds, --threads and --repeats must be positive, --warmup-seconds not negative");
     }
+    if (!(loadFraction > 0 && loadFraction <= 1)) {
+      throw new IllegalArgumentException("--load-fraction must be in (0, 1]");
+    }
     Path jar =
         Path.of(
             BenchRouterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     new ProxyBench(
             new ProxyBench.Settings(
-                jar, out, seconds, threads, nginx, pin, repeats, warmupSeconds, timeline))
+                jar,
+                out,
+                seconds,
+                threads,
+                nginx,
+                pin,
+                repeats,
+                warmupSeconds,
+                timeline,
+                loadFraction))
         .run();
     return 0;
   }

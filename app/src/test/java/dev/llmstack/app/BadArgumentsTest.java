@@ -70,6 +70,15 @@ class BadArgumentsTest {
   }
 
   @Test
+  void benchRouterLoadFractionInRange(@TempDir Path dir) {
+    for (String bad : new String[] {"0", "1.5", "-0.2", "NaN"}) {
+      assertOneLineError(
+          run("bench-router", "--load-fraction", bad, "--out", dir.toString()),
+          "--load-fraction must be in (0, 1]");
+    }
+  }
+
+  @Test
   void targetMustBeAUrl(@TempDir Path dir) {
     assertOneLineError(
         run("bench", "--target", "localhost:8080", "--out", dir.toString()), "http(s) URL");

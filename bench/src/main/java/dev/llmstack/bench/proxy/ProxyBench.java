@@ -35,7 +35,8 @@ public final class ProxyBench {
       boolean pin,
       int repeats,
       int warmupSeconds,
-      boolean timeline) {}
+      boolean timeline,
+      double loadFraction) {}
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -240,8 +241,10 @@ public final class ProxyBench {
       putAll(t.putArray("saturation_rps_runs"), rpsRuns[i]);
       t.put("saturation_errors", saturationErrors[i]);
     }
-    double half = rps[2] / 2;
+    // "half_load" in the field names below: at the default fraction, 0.5.
+    double half = rps[2] * settings.loadFraction();
     out.put("open_loop_rate", half);
+    out.put("open_loop_fraction_of_nginx_saturation", settings.loadFraction());
     out.put("open_loop_repeats", settings.repeats());
     // Latency: several short open-loop runs per target, interleaved; each target's p50/p99 is the
     // median over its runs.
