@@ -1,13 +1,8 @@
 package dev.llmstack.bench.proxy;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A JVM's stop-the-world pauses so far, from its performance counters ({@code jcmd <pid>
@@ -46,26 +41,8 @@ record JvmPauses(long gcPauses, double gcMillis, long safepoints, double safepoi
    * when there is no jcmd or it fails (the report then leaves the fields out).
    */
   static JvmPauses of(long pid, String java) {
-    Path jcmd = Path.of(java).resolveSibling("jcmd");
-    if (!Files.isExecutable(jcmd)) {
-      return null;
-    }
-    try {
-      Process p =
-          new ProcessBuilder(jcmd.toString(), Long.toString(pid), "PerfCounter.print")
-              .redirectErrorStream(true)
-              .start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        return null;
-      }
-      return parse(out);
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
+    String counters = Jcmd.run(java, pid, "PerfCounter.print");
+    return counters == null ? null : parse(counters);
   }
 
   /** Parses {@code PerfCounter.print} output; {@code null} when the counters are missing. */

@@ -546,10 +546,6 @@ public final class ProxyBench {
   private static final long STALL_METER_MILLIS = 5_000;
 
   /**
-   * One {@link StallMeter} per core, all at once on the idle machine (each on its own core where
-   * taskset is there): the scheduling stalls every target's latency included.
-   */
-  /**
    * How an idle core waits on this machine. On a KVM guest with the haltpoll driver and {@code
    * guest_halt_poll_ns} 0 (as here), an idle core halts at once, and waking it for the next request
    * goes through the hypervisor; with polling on, both proxies' p50 was about half (session 7 in
@@ -571,6 +567,10 @@ public final class ProxyBench {
     }
   }
 
+  /**
+   * One {@link StallMeter} per core, all at once on the idle machine (each on its own core where
+   * taskset is there): the scheduling stalls every target's latency included.
+   */
   private ObjectNode machineStalls() throws IOException, InterruptedException {
     String java = java();
     boolean canPin = Files.isExecutable(Path.of(TASKSET));
@@ -628,24 +628,8 @@ public final class ProxyBench {
 
   /** The router JVM's garbage collector, as {@code jcmd VM.flags} reports it, or "unknown". */
   private static String routerCollector(long pid) {
-    Path jcmd = Path.of(java()).resolveSibling("jcmd");
-    if (!Files.isExecutable(jcmd)) {
-      return "unknown"; // a JRE without jcmd
-    }
-    try {
-      Process p =
-          new ProcessBuilder(jcmd.toString(), Long.toString(pid), "VM.flags")
-              .redirectErrorStream(true)
-              .start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      p.waitFor(30, TimeUnit.SECONDS);
-      return collector(out);
-    } catch (IOException e) {
-      return "unknown";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "unknown";
-    }
+    String flags = Jcmd.run(java(), pid, "VM.flags");
+    return flags == null ? "unknown" : collector(flags);
   }
 
   private static final java.util.regex.Pattern GC_FLAG =

@@ -256,10 +256,10 @@ public final class DashboardState implements AutoCloseable {
   }
 
   /**
-   * Prefix-cache hit rate since the previous sample (engines' counters are cumulative), kept when
-   * no queries arrived in between; before two scrapes, the cumulative ratio.
+   * The prefix-cache hit rate the last sample computed (engines' counters are cumulative, so each
+   * sample takes the change since the one before, and keeps the rate when no queries came in
+   * between); before any sample saw queries, the rate since the engine started.
    */
-  /** The last tick's hit rate; before any tick saw queries, the rate since the engine started. */
   private double hitRate(String id, EngineStats s) {
     Double recent = hitRate.get(id);
     if (recent != null) {
