@@ -16,8 +16,10 @@ final class Headers {
    */
   private static final AsciiString[] PER_HOP = {
     HttpHeaderNames.CONNECTION,
-    HttpHeaderNames.KEEP_ALIVE,
-    HttpHeaderNames.PROXY_CONNECTION,
+    // Netty deprecates its constants for these two (HTTP/1.0-era names), but clients still send
+    // them, and a proxy must not pass them on.
+    AsciiString.cached("keep-alive"),
+    AsciiString.cached("proxy-connection"),
     HttpHeaderNames.PROXY_AUTHENTICATE,
     HttpHeaderNames.PROXY_AUTHORIZATION,
     HttpHeaderNames.TE,
