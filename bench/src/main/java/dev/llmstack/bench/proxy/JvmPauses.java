@@ -13,7 +13,7 @@ import java.util.Map;
  * @param gcPauses collector pauses: every collector whose counter name says "pauses" (G1 and Serial
  *     count young and full ones apart, ZGC its cycles and their pauses apart)
  * @param gcMillis their total time
- * @param safepoints all safepoints: collections, deoptimizations, code cache sweeps, and so on
+ * @param safepoints all safepoints: collections, deoptimizations and other VM operations
  * @param safepointMillis their total time, from the request to stop until the threads went on
  */
 record JvmPauses(long gcPauses, double gcMillis, long safepoints, double safepointMillis) {

@@ -548,8 +548,8 @@ public final class ProxyBench {
   /**
    * How an idle core waits on this machine. On a KVM guest with the haltpoll driver and {@code
    * guest_halt_poll_ns} 0 (as here), an idle core halts at once, and waking it for the next request
-   * goes through the hypervisor; with polling on, both proxies' p50 was about half (session 7 in
-   * docs/benchmarks/router). Empty where the files do not exist.
+   * goes through the hypervisor; with polling on, the router's p50 fell by a third and nginx's by
+   * more than half (session 7 in docs/benchmarks/router). Empty where the files do not exist.
    */
   private ObjectNode cpuIdle() {
     ObjectNode idle = json.createObjectNode();

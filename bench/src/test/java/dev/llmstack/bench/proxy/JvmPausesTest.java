@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 class JvmPausesTest {
 
-  private static final String G1 =
+  private static final String COUNTERS =
       """
       sun.gc.collector.0.invocations=12
       sun.gc.collector.0.name="G1 young collection pauses"
@@ -29,7 +29,7 @@ class JvmPausesTest {
 
   @Test
   void sumsPauseCollectorsOnlyAndConvertsTicksToMillis() {
-    JvmPauses p = JvmPauses.parse(G1);
+    JvmPauses p = JvmPauses.parse(COUNTERS);
     // A concurrent collector's cycles run beside the application: not pauses, not counted.
     assertThat(p.gcPauses()).isEqualTo(16);
     assertThat(p.gcMillis()).isCloseTo(40.5, within(1e-9));
@@ -39,7 +39,8 @@ class JvmPausesTest {
 
   @Test
   void ticksFollowTheCounterFrequency() {
-    String micros = G1.replace("sun.os.hrt.frequency=1000000000", "sun.os.hrt.frequency=1000000");
+    String micros =
+        COUNTERS.replace("sun.os.hrt.frequency=1000000000", "sun.os.hrt.frequency=1000000");
     assertThat(JvmPauses.parse(micros).safepointMillis()).isCloseTo(45_000.0, within(1e-6));
   }
 
