@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * The router against nginx, in the same run on the same machine: both round-robin over the same two
  * fast stub backends, driven by the same load generator, for small JSON requests and for SSE
  * streams. Reports saturation requests/s (closed loop), latency at half of nginx's saturation rate
- * (open loop, coordinated omission corrected) against going direct to a stub, and each proxy's peak
- * RSS.
+ * or another fraction of it (open loop, coordinated omission corrected) against going direct to a
+ * stub, and each proxy's peak RSS.
  */
 public final class ProxyBench {
 
