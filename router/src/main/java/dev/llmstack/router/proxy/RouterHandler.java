@@ -227,56 +227,96 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   /**
-   * Renders /metrics on the metrics thread, not on this event loop: with many engines a scrape is
+   * Renders /metrics on the render thread, not on this event loop: with many engines a scrape is
    * megabytes of text and tens of milliseconds, which would stall every stream on this loop.
    */
   private void metrics(ChannelHandlerContext ctx, boolean keepAlive) {
-    try {
-      server.metricsExecutor().execute(() -> renderMetrics(ctx, keepAlive));
-    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-      sendError(ctx, keepAlive, OpenAiError.unavailable("The router is shutting down."), null);
-    }
+    respondOffLoop(
+        ctx,
+        keepAlive,
+        "metrics",
+        () -> {
+          ByteBuf buf = ctx.alloc().buffer(8192);
+          try (var out = new io.netty.buffer.ByteBufOutputStream(buf)) {
+            server.metrics().writeTo(out);
+          } catch (java.io.IOException | RuntimeException e) {
+            buf.release();
+            throw e instanceof java.io.IOException io
+                ? new java.io.UncheckedIOException(io)
+                : (RuntimeException) e;
+          }
+          FullHttpResponse resp =
+              new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
+          resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
+          return resp;
+        });
   }
 
-  private void renderMetrics(ChannelHandlerContext ctx, boolean keepAlive) {
-    ByteBuf buf = ctx.alloc().buffer(8192);
-    try (var out = new io.netty.buffer.ByteBufOutputStream(buf)) {
-      server.metrics().writeTo(out);
-    } catch (java.io.IOException | RuntimeException e) {
-      buf.release();
-      ctx.executor()
-          .execute(
-              () ->
-                  sendError(
-                      ctx, keepAlive, OpenAiError.internal("metrics: " + e.getMessage()), null));
-      return;
-    }
-    FullHttpResponse resp =
-        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
-    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, server.metrics().contentType());
-    try {
-      ctx.executor().execute(() -> write(ctx, keepAlive, resp));
-    } catch (java.util.concurrent.RejectedExecutionException loopGone) {
-      resp.release(); // the router stopped while this scrape rendered
-    }
-  }
-
+  /**
+   * Serves the dashboard on the render thread too: its state is rendered there on the first look
+   * after nobody watched (DashboardState), which must not stall this loop's streams.
+   */
   private void dashboard(ChannelHandlerContext ctx, boolean keepAlive, HttpMethod m, String path) {
     if (m != HttpMethod.GET) {
       throw new OpenAiException(
           new OpenAiError(405, "MethodNotAllowed", "Use GET for " + path + ".", null));
     }
-    var r = server.dashboard().handle(path);
-    FullHttpResponse resp =
-        new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1,
-            HttpResponseStatus.valueOf(r.status()),
-            Unpooled.wrappedBuffer(r.body()));
-    resp.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
-        .set(HttpHeaderNames.CACHE_CONTROL, r.cacheControl())
-        .set("x-content-type-options", "nosniff");
-    write(ctx, keepAlive, resp);
+    respondOffLoop(
+        ctx,
+        keepAlive,
+        "dashboard",
+        () -> {
+          var r = server.dashboard().handle(path);
+          FullHttpResponse resp =
+              new DefaultFullHttpResponse(
+                  HttpVersion.HTTP_1_1,
+                  HttpResponseStatus.valueOf(r.status()),
+                  Unpooled.wrappedBuffer(r.body()));
+          resp.headers()
+              .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
+              .set(HttpHeaderNames.CACHE_CONTROL, r.cacheControl())
+              .set("x-content-type-options", "nosniff");
+          return resp;
+        });
+  }
+
+  /**
+   * Builds a response on the router's render thread and writes it back on this connection's event
+   * loop; a failed build becomes a 500, a router shutting down a 503.
+   */
+  private void respondOffLoop(
+      ChannelHandlerContext ctx,
+      boolean keepAlive,
+      String what,
+      java.util.function.Supplier<FullHttpResponse> build) {
+    try {
+      server
+          .renderExecutor()
+          .execute(
+              () -> {
+                FullHttpResponse resp;
+                try {
+                  resp = build.get();
+                } catch (RuntimeException e) {
+                  ctx.executor()
+                      .execute(
+                          () ->
+                              sendError(
+                                  ctx,
+                                  keepAlive,
+                                  OpenAiError.internal(what + ": " + e.getMessage()),
+                                  null));
+                  return;
+                }
+                try {
+                  ctx.executor().execute(() -> write(ctx, keepAlive, resp));
+                } catch (java.util.concurrent.RejectedExecutionException loopGone) {
+                  resp.release(); // the router stopped while this rendered
+                }
+              });
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      sendError(ctx, keepAlive, OpenAiError.unavailable("The router is shutting down."), null);
+    }
   }
 
   /**

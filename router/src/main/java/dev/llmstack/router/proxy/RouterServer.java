@@ -63,13 +63,16 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     return accessLog;
   }
 
-  /** Renders /metrics off the event loops; one thread, so concurrent scrapes queue up. */
-  private final java.util.concurrent.ExecutorService metricsExecutor =
+  /**
+   * Renders /metrics and the dashboard off the event loops; one thread, so concurrent requests
+   * queue up.
+   */
+  private final java.util.concurrent.ExecutorService renderExecutor =
       java.util.concurrent.Executors.newSingleThreadExecutor(
-          r -> Thread.ofPlatform().name("metrics-render").daemon(true).unstarted(r));
+          r -> Thread.ofPlatform().name("render").daemon(true).unstarted(r));
 
-  java.util.concurrent.ExecutorService metricsExecutor() {
-    return metricsExecutor;
+  java.util.concurrent.ExecutorService renderExecutor() {
+    return renderExecutor;
   }
 
   private volatile RouterObserver observer;
@@ -257,7 +260,7 @@ public final class RouterServer implements RouterContext, AutoCloseable {
         break;
       }
     }
-    metricsExecutor.shutdownNow();
+    renderExecutor.shutdownNow();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 

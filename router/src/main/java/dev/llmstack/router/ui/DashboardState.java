@@ -86,7 +86,7 @@ public final class DashboardState implements AutoCloseable {
    */
   public byte[] json() {
     lastViewedNanos = System.nanoTime();
-    byte[] rendered = json; // the usual case, and lock-free: this runs on an event loop
+    byte[] rendered = json; // the usual case: no lock
     if (rendered != null) {
       return rendered;
     }
