@@ -7,7 +7,10 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.AsciiString;
 
-/** Header hygiene for a proxy hop, done in place on the maps Netty decoded. */
+/**
+ * Header hygiene for a proxy hop, done in place on the request headers Netty decoded (responses:
+ * ResponseFramer).
+ */
 final class Headers {
 
   /**
@@ -29,10 +32,6 @@ final class Headers {
     HttpHeaderNames.HOST
   };
 
-  /** Header maps for copies of headers Netty already validated when it decoded them. */
-  static final DefaultHttpHeadersFactory UNVALIDATED =
-      DefaultHttpHeadersFactory.headersFactory().withValidation(false);
-
   /**
    * Trailer maps that start with 2 slots instead of 16: the decoder creates one for the last piece
    * of every message although nearly none has trailers. They still grow when trailers come.
@@ -53,7 +52,7 @@ final class Headers {
         }
       };
 
-  /** Decoder settings for both sides: Netty's defaults with small trailer maps. */
+  /** Request decoder settings: Netty's defaults with small trailer maps. */
   static HttpDecoderConfig decoderConfig() {
     return new HttpDecoderConfig().setTrailersFactory(SMALL_TRAILERS);
   }
@@ -82,11 +81,5 @@ final class Headers {
     for (AsciiString name : PER_HOP) {
       h.remove(name);
     }
-  }
-
-  /** Copies the end-to-end headers of {@code from} into {@code to}. */
-  static void copyEndToEnd(HttpHeaders from, HttpHeaders to) {
-    to.add(from);
-    stripHopByHop(to);
   }
 }

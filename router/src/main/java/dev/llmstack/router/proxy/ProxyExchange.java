@@ -6,25 +6,18 @@ import dev.llmstack.router.backend.BackendSnapshot;
 import dev.llmstack.router.routing.Decision;
 import dev.llmstack.router.routing.RouteRequest;
 import dev.llmstack.router.routing.RoutingPolicy;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +48,13 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   private final RouterContext rc;
   private final ChannelHandlerContext client;
+
+  /**
+   * Writes raw bytes to the client, past its response encoder: the engine's head and body go out as
+   * they came (ResponseFramer), not as Netty HTTP objects.
+   */
+  private final ChannelHandlerContext clientOut;
+
   private final FullHttpRequest request;
   private final boolean keepAlive;
   private final RouteRequest route;
@@ -77,6 +77,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private boolean released;
   private boolean headersCleaned;
   private UsageScanner usage; // reads the engine's usage numbers as they stream by
+  private ResponseFramer framer; // the current upstream connection's
   private long firstByteNanos = -1;
   private RouterObserver.Series series = RouterObserver.Series.NONE;
   private long firstTokenNanos = -1;
@@ -86,9 +87,13 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   private long lastPieceNanos;
 
+  /** Bytes of the router's own (head, chunk framing) not yet written to the client. */
+  private ByteBuf pending;
+
   ProxyExchange(
       RouterContext rc,
       ChannelHandlerContext client,
+      ChannelHandlerContext clientOut,
       FullHttpRequest request,
       boolean keepAlive,
       RouteRequest route,
@@ -97,6 +102,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       String requestId) {
     this.rc = rc;
     this.client = client;
+    this.clientOut = clientOut;
     this.request = request;
     this.keepAlive = keepAlive;
     this.route = route;
@@ -178,7 +184,11 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   private void send(Channel ch) {
     upstream = ch;
-    UpstreamHandler.of(ch).exchange(this);
+    // Token counts for metrics and the access log, read from the payload as it passes.
+    usage = new UsageScanner();
+    UpstreamHandler handler = UpstreamHandler.of(ch);
+    handler.exchange(this, usage);
+    framer = handler.framer();
     // The client's headers object goes upstream as it is, hop-by-hop headers removed once (a retry
     // sends the same, already clean, map): copying it into a new map per request was a fifth of
     // the router's allocation. The client's trailers are not forwarded (a Content-Length body
@@ -236,92 +246,151 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   // ---- upstream events ----
 
-  void onUpstream(Object msg) {
-    try {
-      if (state == State.DONE) {
-        return;
+  /** What arrived from the engine, framed: relays the head and body bytes as they are. */
+  void onUpstream(ResponseFramer f) {
+    if (state == State.DONE) {
+      return;
+    }
+    if (f.headReady()) {
+      pending = onHead(f);
+      if (pending == null) {
+        return; // retried elsewhere
       }
-      if (msg instanceof HttpResponse r) {
-        onHead(r);
+    }
+    if (state != State.RELAYING) {
+      return; // the head is not complete yet
+    }
+    if (eventStream && f.dataBytes() > 0) {
+      timePiece();
+    }
+    int from = f.forwardFrom();
+    int length = f.forwardTo() - from;
+    if (length > 0) {
+      if (f.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
+        // The client gets chunks: the engine's bytes, framed.
+        ByteBufUtil.writeAscii(pending(), Integer.toHexString(length));
+        pending.writeShort(ResponseFramer.CRLF);
+        relay(f.source(), from, length);
+        pending().writeShort(ResponseFramer.CRLF);
+      } else {
+        relay(f.source(), from, length);
       }
-      if (state == State.RELAYING && msg instanceof HttpContent c) {
-        usage.scan(c.content());
-        if (eventStream && c.content().isReadable()) {
-          timePiece();
-        }
-        if (c instanceof LastHttpContent last) {
-          // The engine's trailers are not forwarded; without any, the decoder's object goes on.
-          LastHttpContent out =
-              last.trailingHeaders().isEmpty()
-                  ? last.retain()
-                  : new DefaultLastHttpContent(last.content().retain(), EmptyHttpHeaders.INSTANCE);
-          if (keepAlive) {
-            // A failed write fires exceptionCaught, which closes the client (CLOSE_ON_FAILURE).
-            client.writeAndFlush(out, client.voidPromise());
-          } else {
-            client.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-          }
-          finish();
-        } else {
-          client.writeAndFlush(c.retain(), client.voidPromise());
-          if (!client.channel().isWritable()) {
-            upstream.config().setAutoRead(false);
-          }
-        }
+    }
+    if (f.finalCrlf()) {
+      pending().writeShort(ResponseFramer.CRLF);
+    }
+    ByteBuf last = pending != null ? pending : Unpooled.EMPTY_BUFFER;
+    pending = null;
+    if (f.ended()) {
+      if (keepAlive) {
+        // A failed write fires exceptionCaught, which closes the client (CLOSE_ON_FAILURE).
+        clientOut.writeAndFlush(last, clientOut.voidPromise());
+      } else {
+        clientOut.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
       }
-    } finally {
-      ReferenceCountUtil.release(msg);
+      upstreamKeepAlive &= !f.extraBytes();
+      finish();
+      return;
+    }
+    clientOut.writeAndFlush(last, clientOut.voidPromise());
+    if (!client.channel().isWritable()) {
+      upstream.config().setAutoRead(false);
     }
   }
 
-  private void onHead(HttpResponse r) {
+  /**
+   * Relays {@code length} bytes of {@code src}: copied behind what is pending when small (one
+   * buffer and one system call for a whole small answer), else as a retained slice.
+   */
+  private void relay(ByteBuf src, int from, int length) {
+    if (pending != null && length <= COPY_LIMIT) {
+      pending.writeBytes(src, from, length);
+      return;
+    }
+    if (pending != null) {
+      clientOut.write(pending, clientOut.voidPromise());
+      pending = null;
+    }
+    clientOut.write(src.retainedSlice(from, length), clientOut.voidPromise());
+  }
+
+  /** The buffer of the router's own bytes waiting to go to the client, made when needed. */
+  private ByteBuf pending() {
+    if (pending == null) {
+      pending = clientOut.alloc().ioBuffer(64);
+    }
+    return pending;
+  }
+
+  /** Body bytes copied behind the head, rather than relayed as a separate slice. */
+  private static final int COPY_LIMIT = 4096;
+
+  /**
+   * The engine's response head arrived: retry elsewhere on a 5xx (returns null), else returns the
+   * client's head, not yet written.
+   */
+  private ByteBuf onHead(ResponseFramer f) {
     cancelTimer();
     if (!sawFirstByte) {
       sawFirstByte = true;
       firstByteNanos = System.nanoTime();
       backend.firstByte();
     }
-    status = r.status().code();
+    status = f.status();
     if (status >= 500 && canRetry()) {
       Channel c = upstream;
       detachUpstream();
       c.close();
       upstreamFailed(backend.id() + " answered " + status);
-      return;
+      return null;
     }
-    upstreamKeepAlive = HttpUtil.isKeepAlive(r);
-    HttpHeaders from = r.headers();
-    String ct = from.get(HttpHeaderNames.CONTENT_TYPE);
-    eventStream = ct != null && ct.startsWith("text/event-stream");
-    boolean hasLength = from.contains(HttpHeaderNames.CONTENT_LENGTH);
-    HttpResponse head;
-    if (hasLength || HttpUtil.isTransferEncodingChunked(r)) {
-      // The engine's response head goes to the client, cleaned in place. Safe for the decoder,
-      // which still reads this map until the body ends: it only asks whether the body is chunked,
-      // and that answer stays the same.
-      Headers.stripHopByHop(from);
-      head = r;
-    } else {
-      // A body that ends when the engine closes: the client gets it chunked, but the decoder must
-      // keep seeing an unchunked message to end it at the close, so the head is a copy.
-      head = new DefaultHttpResponse(r.protocolVersion(), r.status(), Headers.UNVALIDATED);
-      Headers.copyEndToEnd(from, head.headers());
+    upstreamKeepAlive = f.keepAlive();
+    eventStream = f.eventStream();
+    String reason = decision.reason();
+    ByteBuf head =
+        clientOut
+            .alloc()
+            .ioBuffer(
+                f.headBytes()
+                    + 160
+                    + backend.id().length()
+                    + policy.name().length()
+                    + reason.length()
+                    + requestId.length());
+    f.writeHead(head);
+    header(head, ENGINE_HEADER_BYTES, backend.id());
+    head.writeBytes(ROUTE_HEADER_BYTES);
+    ByteBufUtil.writeAscii(head, policy.name());
+    head.writeByte(';');
+    ByteBufUtil.writeAscii(head, reason);
+    head.writeShort(ResponseFramer.CRLF);
+    header(head, REQUEST_ID_HEADER_BYTES, requestId);
+    if (f.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
+      head.writeBytes(CHUNKED_LINE); // the body ends at the engine's close; the client's, chunked
     }
-    if (!hasLength) {
-      HttpUtil.setTransferEncodingChunked(head, true);
-    }
-    head.headers()
-        .set(ENGINE_HEADER, backend.id())
-        .set(ROUTE_HEADER, policy.name() + ";" + decision.reason())
-        .set(REQUEST_ID_HEADER, requestId);
     if (!keepAlive) {
-      head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      head.writeBytes(CLOSE_LINE);
     }
-    client.write(head, client.voidPromise());
+    head.writeShort(ResponseFramer.CRLF);
     state = State.RELAYING;
-    // Token counts for metrics and the access log; the scan stops only at colons (UsageScanner).
-    usage = new UsageScanner();
+    return head;
   }
+
+  private static void header(ByteBuf out, byte[] nameColonSpace, String value) {
+    out.writeBytes(nameColonSpace);
+    ByteBufUtil.writeAscii(out, value);
+    out.writeShort(ResponseFramer.CRLF);
+  }
+
+  private static byte[] line(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static final byte[] ENGINE_HEADER_BYTES = line(ENGINE_HEADER + ": ");
+  private static final byte[] ROUTE_HEADER_BYTES = line(ROUTE_HEADER + ": ");
+  private static final byte[] REQUEST_ID_HEADER_BYTES = line(REQUEST_ID_HEADER + ": ");
+  private static final byte[] CHUNKED_LINE = line("transfer-encoding: chunked\r\n");
+  private static final byte[] CLOSE_LINE = line("connection: close\r\n");
 
   /**
    * A piece of a streamed body: the first is the first token as the client sees it, the gaps
@@ -353,9 +422,21 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     if (state == State.DONE) {
       return;
     }
+    detachUpstream();
+    if (state == State.RELAYING
+        && cause == null
+        && framer != null
+        && framer.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
+      // The engine's close ends its body: the client's chunked copy ends too.
+      ChannelFuture written = clientOut.writeAndFlush(Unpooled.wrappedBuffer(LAST_CHUNK));
+      if (!keepAlive) {
+        written.addListener(ChannelFutureListener.CLOSE);
+      }
+      end(true);
+      return;
+    }
     String why =
         backend.id() + " closed the connection" + (cause == null ? "" : ": " + cause.getMessage());
-    detachUpstream();
     if (state == State.WAITING_HEAD) {
       upstreamFailed(why);
       return;
@@ -363,20 +444,29 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // Mid-response: the client already has part of it.
     backend.requestFailed(System.nanoTime());
     rc.observer().failed(backend.id(), "midstream");
-    if (eventStream) {
+    if (eventStream && framer != null && framer.atChunkBoundary()) {
+      // The stream ends with an OpenAI error event and [DONE], in a chunk of the router's own.
       byte[] err = OpenAiError.internal("The engine failed mid-stream: " + why).toJson();
-      String tail = "data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n";
-      client.write(new DefaultHttpContent(Unpooled.copiedBuffer(tail, StandardCharsets.UTF_8)));
-      client
-          .writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+      byte[] tail =
+          ("data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n")
+              .getBytes(StandardCharsets.UTF_8);
+      ByteBuf out = clientOut.alloc().ioBuffer(tail.length + 16);
+      ByteBufUtil.writeAscii(out, Integer.toHexString(tail.length));
+      out.writeShort(ResponseFramer.CRLF).writeBytes(tail).writeShort(ResponseFramer.CRLF);
+      out.writeBytes(LAST_CHUNK);
+      clientOut
+          .writeAndFlush(out)
           .addListener(
               keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
       end(false);
     } else {
+      // Anything else cut short: only closing tells the client the body is incomplete.
       end(false);
       client.close();
     }
   }
+
+  private static final byte[] LAST_CHUNK = line("0\r\n\r\n");
 
   /**
    * A failure before any response byte reached the client: retry elsewhere or answer with an error.

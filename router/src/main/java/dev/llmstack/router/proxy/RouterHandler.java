@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -42,12 +43,27 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final RouterServer server;
   private ProxyExchange current;
 
+  /** Writes raw bytes to the client past the response encoder; proxied responses go out here. */
+  private ChannelHandlerContext rawOut;
+
+  /**
+   * The request being answered is a HEAD: its response goes out without a body. HttpServerCodec did
+   * this; the router's separate decoder and encoder (RouterServer) do not.
+   */
+  private boolean answeringHead;
+
   RouterHandler(RouterServer server) {
     this.server = server;
   }
 
   @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    rawOut = ctx.pipeline().context(HttpResponseEncoder.class);
+  }
+
+  @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    answeringHead = req.method() == HttpMethod.HEAD;
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     String requestId = req.headers().get(ProxyExchange.REQUEST_ID_HEADER);
     if (requestId == null || requestId.isEmpty() || requestId.length() > 128) {
@@ -187,7 +203,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     ProxyExchange ex =
-        new ProxyExchange(server, ctx, req, keepAlive, route, policy, engine, requestId);
+        new ProxyExchange(server, ctx, rawOut, req, keepAlive, route, policy, engine, requestId);
     current = ex;
     ex.start();
   }
@@ -289,6 +305,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       boolean keepAlive,
       String what,
       java.util.function.Supplier<FullHttpResponse> build) {
+    boolean head = answeringHead;
     try {
       server
           .renderExecutor()
@@ -309,7 +326,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                   return;
                 }
                 try {
-                  ctx.executor().execute(() -> write(ctx, keepAlive, resp));
+                  ctx.executor().execute(() -> write(ctx, keepAlive, resp, head));
                 } catch (java.util.concurrent.RejectedExecutionException loopGone) {
                   resp.release(); // the router stopped while this rendered
                 }
@@ -374,7 +391,17 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   private static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse resp) {
-    resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
+    write(ctx, keepAlive, resp, ctx.handler() instanceof RouterHandler h && h.answeringHead);
+  }
+
+  private static void write(
+      ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse full, boolean headOnly) {
+    full.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, full.content().readableBytes());
+    FullHttpResponse resp = full;
+    if (headOnly) {
+      resp = full.replace(Unpooled.EMPTY_BUFFER); // the same head, the length of the body
+      full.release();
+    }
     if (keepAlive) {
       ctx.writeAndFlush(resp);
     } else {

@@ -33,8 +33,9 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
@@ -159,8 +160,12 @@ public final class RouterServer implements RouterContext, AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    // A decoder and an encoder, not HttpServerCodec: proxied responses go out as
+                    // raw bytes past the encoder (ProxyExchange), and the codec would pair each
+                    // request it decoded with a response it encoded, queueing forever.
                     ch.pipeline()
-                        .addLast(new HttpServerCodec(Headers.decoderConfig()))
+                        .addLast(new HttpRequestDecoder(Headers.decoderConfig()))
+                        .addLast(new HttpResponseEncoder())
                         .addLast(new BodyLimit(maxBodyBytes))
                         .addLast(new RouterHandler(RouterServer.this));
                   }

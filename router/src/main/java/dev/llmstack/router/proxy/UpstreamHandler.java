@@ -1,17 +1,19 @@
 package dev.llmstack.router.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * Sits at the end of an upstream connection's pipeline and hands what arrives to the current
- * exchange.
+ * Sits at the end of an upstream connection's pipeline, reads the framing of each response as its
+ * bytes arrive (ResponseFramer) and hands them to the current exchange.
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   private ProxyExchange exchange;
+  private ResponseFramer framer;
 
   /**
    * The handler of an upstream connection: always last in its pipeline (UpstreamPool), so no walk
@@ -22,19 +24,53 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     return ch.pipeline().last() instanceof UpstreamHandler h ? h : null;
   }
 
-  void exchange(ProxyExchange exchange) {
+  /** Gives the connection to {@code exchange}, whose response starts now; null when none. */
+  void exchange(ProxyExchange exchange, ResponseFramer.DataSink payload) {
     this.exchange = exchange;
+    if (exchange != null && framer != null) {
+      framer.reset(payload);
+    }
+  }
+
+  ResponseFramer framer() {
+    return framer;
+  }
+
+  void exchange(ProxyExchange exchange) {
+    exchange(exchange, null);
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    framer = new ResponseFramer(ctx.alloc());
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    framer.release();
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ProxyExchange ex = exchange;
-    if (ex == null) {
+    if (ex == null || !(msg instanceof ByteBuf in)) {
       ReferenceCountUtil.release(msg); // nobody is waiting: an idle connection got something
       ctx.close();
       return;
     }
-    ex.onUpstream(msg);
+    try {
+      framer.feed(in);
+    } catch (ResponseFramer.MalformedResponseException e) {
+      in.release();
+      ctx.close();
+      ex.onUpstreamClosed(e);
+      return;
+    }
+    try {
+      ex.onUpstream(framer);
+    } finally {
+      in.release();
+    }
   }
 
   @Override

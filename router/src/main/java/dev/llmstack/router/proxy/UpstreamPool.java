@@ -9,7 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 
 /**
  * Keep-alive connections to engines, one pool per event loop: a client connection and the upstream
@@ -39,9 +39,9 @@ final class UpstreamPool {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    ch.pipeline()
-                        .addLast(new HttpClientCodec(Headers.decoderConfig(), false, false))
-                        .addLast(new UpstreamHandler());
+                    // Requests go out encoded by Netty; responses come back as raw bytes, framed
+                    // by UpstreamHandler's ResponseFramer and relayed as they are.
+                    ch.pipeline().addLast(new HttpRequestEncoder()).addLast(new UpstreamHandler());
                   }
                 });
   }

@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
  * read. A plain array loop, because {@code ByteBuf.forEachByte} goes through a call site Netty's
  * own decoders make megamorphic, and {@code getByte} checks bounds per byte.
  */
-final class UsageScanner {
+final class UsageScanner implements ResponseFramer.DataSink {
 
   private static final byte[][] NAMES = {
     "\"prompt_tokens\"".getBytes(StandardCharsets.US_ASCII),
@@ -40,8 +40,14 @@ final class UsageScanner {
   private int reading = -1; // the field whose number is being read, else -1
 
   void scan(ByteBuf buf) {
+    data(buf, buf.readerIndex(), buf.writerIndex());
+  }
+
+  /** Scans the bytes of {@code buf} in [from, to). */
+  @Override
+  public void data(ByteBuf buf, int from, int end) {
     byte[] a = SCRATCH.get();
-    for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; ) {
+    for (int i = from; i < end; ) {
       System.arraycopy(tail, 0, a, 0, tailLength);
       int n = Math.min(a.length - tailLength, end - i);
       buf.getBytes(i, a, tailLength, n);
