@@ -1,6 +1,7 @@
 package dev.llmstack.router.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmstack.router.Router;
 import dev.llmstack.router.RouterSettings;
@@ -299,6 +300,75 @@ class HeaderHandlingIT {
     }
   }
 
+  @Test
+  void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(s, request("die-between-chunks"));
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(200);
+      assertThat(reply.body())
+          .startsWith("data: 1\n\ndata: {\"error\":")
+          .contains("failed mid-stream")
+          .endsWith("\n\ndata: [DONE]\n\n");
+      // The client's connection outlives the engine's.
+      send(s, request("length"));
+      assertThat(Reply.read(s.getInputStream()).body()).isEqualTo(StubEngine.JSON);
+    }
+  }
+
+  @Test
+  void anEngineThatDiesInsideAChunkCutsTheClientOff() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(s, request("die-mid-chunk"));
+      // Half a chunk can't be completed honestly: the client sees the body cut short.
+      assertThatThrownBy(() -> Reply.read(s.getInputStream()))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("closed");
+    }
+  }
+
+  @Test
+  void aHeadInTwoReadsAndAnInterimResponseAreRelayed() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      for (String mode : List.of("split-head", "interim", "split-head")) {
+        send(s, request(mode));
+        Reply reply = Reply.read(s.getInputStream());
+        assertThat(reply.status()).as(mode).isEqualTo(200);
+        assertThat(reply.body()).as(mode).isEqualTo(StubEngine.JSON);
+        assertThat(reply.all("x-llmstack-engine")).containsExactly(a.url());
+      }
+    }
+  }
+
+  @Test
+  void aHeadRequestGetsTheHeadWithoutTheBody() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(s, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+      InputStream in = s.getInputStream();
+      assertThat(Reply.line(in)).startsWith("HTTP/1.1 200");
+      List<Map.Entry<String, String>> head = Reply.fields(in);
+      assertThat(head).contains(Map.entry("content-type", "application/json"));
+      // No body follows the HEAD's head: the next bytes are the GET's answer.
+      Reply get = Reply.read(in);
+      assertThat(get.status()).isEqualTo(200);
+      assertThat(get.body()).contains("\"status\":\"ok\"");
+      assertThat(get.all("content-length"))
+          .isEqualTo(
+              head.stream()
+                  .filter(e -> e.getKey().equals("content-length"))
+                  .map(Map.Entry::getValue)
+                  .toList());
+    }
+  }
+
   static void send(Socket s, String request) throws IOException {
     OutputStream out = s.getOutputStream();
     out.write(request.getBytes(StandardCharsets.UTF_8));
@@ -351,7 +421,7 @@ class HeaderHandlingIT {
       return new Reply(status, headers, body.toString(StandardCharsets.UTF_8), trailers);
     }
 
-    private static List<Map.Entry<String, String>> fields(InputStream in) throws IOException {
+    static List<Map.Entry<String, String>> fields(InputStream in) throws IOException {
       List<Map.Entry<String, String>> out = new ArrayList<>();
       String l;
       while (!(l = line(in)).isEmpty()) {
@@ -364,7 +434,7 @@ class HeaderHandlingIT {
       return out;
     }
 
-    private static String line(InputStream in) throws IOException {
+    static String line(InputStream in) throws IOException {
       StringBuilder sb = new StringBuilder();
       int c;
       while ((c = in.read()) != '\n') {
@@ -387,6 +457,31 @@ class HeaderHandlingIT {
   static final class StubEngine implements AutoCloseable {
     static final String JSON = "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[]}";
     static final List<String> EVENTS = List.of("data: 1\n\n", "data: 2\n\n", "data: [DONE]\n\n");
+
+    static final String SSE_HEAD =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
+    /**
+     * Responses written as raw bytes, each followed by a close except split-head: an engine that
+     * dies between two chunks or inside one, a head that comes in two reads, and an interim 100
+     * before the response.
+     */
+    static final Map<String, String> RAW =
+        Map.of(
+            "die-between-chunks",
+            SSE_HEAD + "9\r\ndata: 1\n\n\r\n",
+            "die-mid-chunk",
+            SSE_HEAD + "9\r\ndata: 1\n\n\r\n20\r\ndata: 2",
+            "split-head",
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + JSON.length()
+                + "\r\n\r\n"
+                + JSON,
+            "interim",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: "
+                + JSON.length()
+                + "\r\n\r\n"
+                + JSON);
 
     final BlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
     volatile boolean failChats;
@@ -453,7 +548,27 @@ class HeaderHandlingIT {
         if (silent) {
           return;
         }
-        switch (req.headers().get("x-test-mode")) {
+        String mode = req.headers().get("x-test-mode");
+        String raw = RAW.get(mode);
+        if (raw != null) {
+          // Written past the stub's encoder, as bytes: what Netty would not send on its own.
+          ChannelHandlerContext wire = ctx.pipeline().firstContext();
+          if (mode.equals("split-head")) {
+            wire.writeAndFlush(Unpooled.copiedBuffer(raw.substring(0, 20), StandardCharsets.UTF_8));
+            ctx.executor()
+                .schedule(
+                    () ->
+                        wire.writeAndFlush(
+                            Unpooled.copiedBuffer(raw.substring(20), StandardCharsets.UTF_8)),
+                    50,
+                    TimeUnit.MILLISECONDS);
+          } else {
+            wire.writeAndFlush(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8))
+                .addListener(ChannelFutureListener.CLOSE);
+          }
+          return;
+        }
+        switch (mode) {
           case "chunked" -> {
             DefaultHttpResponse head =
                 new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
