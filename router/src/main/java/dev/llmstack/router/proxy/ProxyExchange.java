@@ -7,14 +7,13 @@ import dev.llmstack.router.routing.Decision;
 import dev.llmstack.router.routing.RouteRequest;
 import dev.llmstack.router.routing.RoutingPolicy;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -209,14 +208,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
         || headers.getInt(HttpHeaderNames.CONTENT_LENGTH, -1) != length) {
       headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
     }
-    DefaultFullHttpRequest out =
-        new DefaultFullHttpRequest(
-            request.protocolVersion(),
-            request.method(),
-            request.uri(),
-            request.content().retainedDuplicate(),
-            headers,
-            EmptyHttpHeaders.INSTANCE);
+    ByteBuf out = encode(ch.alloc(), headers);
     // Armed before the write: a write that fails at once retries (or fails) within it, and that
     // disarms or re-arms this deadline.
     long timeout = rc.settings().firstByteTimeoutMs();
@@ -228,6 +220,49 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // closes it and fails this attempt over (UpstreamHandler), as a listener would.
     ch.writeAndFlush(out, ch.voidPromise());
   }
+
+  /**
+   * The request as it goes to the engine, in one buffer: its line, the cleaned headers and, up to
+   * {@link #COPY_BODY_LIMIT}, the body, which then leaves in a single send. Netty's encoder wrote
+   * the head and the aggregated body's pieces separately (a gather write of three or more pieces)
+   * and allocated for each.
+   */
+  private ByteBuf encode(ByteBufAllocator alloc, HttpHeaders headers) {
+    ByteBuf body = request.content();
+    int length = body.readableBytes();
+    String uri = request.uri();
+    int headBytes = 32 + uri.length();
+    for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+      var e = it.next();
+      headBytes += e.getKey().length() + e.getValue().length() + 4;
+    }
+    boolean copyBody = length <= COPY_BODY_LIMIT;
+    ByteBuf out = alloc.ioBuffer(headBytes + (copyBody ? length : 0));
+    // Header names and values are written back byte for byte: Netty decoded them as ISO-8859-1.
+    ByteBufUtil.writeAscii(out, request.method().asciiName());
+    out.writeByte(' ');
+    ByteBufUtil.writeAscii(out, uri);
+    out.writeByte(' ');
+    ByteBufUtil.writeAscii(out, request.protocolVersion().text());
+    out.writeShort(ResponseFramer.CRLF);
+    for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+      var e = it.next();
+      ByteBufUtil.writeAscii(out, e.getKey());
+      out.writeShort(COLON_SPACE);
+      ByteBufUtil.writeAscii(out, e.getValue());
+      out.writeShort(ResponseFramer.CRLF);
+    }
+    out.writeShort(ResponseFramer.CRLF);
+    if (copyBody) {
+      return out.writeBytes(body, body.readerIndex(), length);
+    }
+    return Unpooled.wrappedBuffer(out, body.retainedDuplicate());
+  }
+
+  private static final short COLON_SPACE = (':' << 8) | ' ';
+
+  /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
+  private static final int COPY_BODY_LIMIT = 64 * 1024;
 
   @Override
   void headTimedOut() {

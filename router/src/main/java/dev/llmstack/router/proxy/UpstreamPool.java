@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 
 /**
  * Keep-alive connections to engines, one pool per event loop: a client connection and the upstream
@@ -39,9 +38,9 @@ final class UpstreamPool {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    // Requests go out encoded by Netty; responses come back as raw bytes, framed
-                    // by UpstreamHandler's ResponseFramer and relayed as they are.
-                    ch.pipeline().addLast(new HttpRequestEncoder()).addLast(new UpstreamHandler());
+                    // Bytes both ways: requests go out encoded by ProxyExchange, responses come
+                    // back framed by UpstreamHandler's ResponseFramer and are relayed as they are.
+                    ch.pipeline().addLast(new UpstreamHandler());
                   }
                 });
   }
