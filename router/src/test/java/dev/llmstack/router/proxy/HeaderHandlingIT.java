@@ -301,6 +301,32 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void aLargeBodyReachesTheEngineWhole() throws Exception {
+    Router r = router(a);
+    // Over the size the router copies behind the request head: sent as a second piece.
+    String content = "x".repeat(200_000) + "\u00e9\u4e2d";
+    String body =
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              ("POST /v1/chat/completions?trace=1 HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                      + bytes.length
+                      + "\r\nx-test-mode: length\r\nX-Mixed-Case: Value With Spaces\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().write(bytes);
+      assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.body()).isEqualTo(body);
+      assertThat(seen.all("content-length")).containsExactly(Integer.toString(bytes.length));
+      assertThat(seen.all("x-mixed-case")).containsExactly("Value With Spaces");
+      assertThat(seen.uri()).isEqualTo("/v1/chat/completions?trace=1");
+    }
+  }
+
+  @Test
   void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
@@ -376,7 +402,7 @@ class HeaderHandlingIT {
   }
 
   /** What an engine received. Header names lower-cased. */
-  record Seen(List<Map.Entry<String, String>> headers, String body) {
+  record Seen(String uri, List<Map.Entry<String, String>> headers, String body) {
     List<String> all(String name) {
       return headers.stream()
           .filter(e -> e.getKey().equals(name))
@@ -540,7 +566,7 @@ class HeaderHandlingIT {
         req.headers()
             .forEach(
                 e -> headers.add(Map.entry(e.getKey().toLowerCase(Locale.ROOT), e.getValue())));
-        seen.add(new Seen(headers, req.content().toString(StandardCharsets.UTF_8)));
+        seen.add(new Seen(uri, headers, req.content().toString(StandardCharsets.UTF_8)));
         if (failChats) {
           full(ctx, 503, "{}");
           return;
