@@ -77,6 +77,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private boolean headersCleaned;
   private UsageScanner usage; // reads the engine's usage numbers as they stream by
   private ResponseFramer framer; // the current upstream connection's
+  private boolean reused; // the current upstream connection came from the idle pool
   private long firstByteNanos = -1;
   private RouterObserver.Series series = RouterObserver.Series.NONE;
   private long firstTokenNanos = -1;
@@ -159,15 +160,22 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     state = State.WAITING_HEAD;
     Channel idle = rc.pool(client.channel().eventLoop()).pollIdle(backend.endpoint());
     if (idle != null) {
+      reused = true;
       send(idle);
       return;
     }
+    connect();
+  }
+
+  /** Opens a new connection to the chosen engine and sends the request on it. */
+  private void connect() {
+    reused = false;
     Backend target = backend;
     rc.pool(client.channel().eventLoop())
         .connect(target.endpoint())
         .addListener(
             (ChannelFuture f) -> {
-              if (state == State.DONE || backend != target) {
+              if (state != State.WAITING_HEAD || backend != target || upstream != null) {
                 if (f.isSuccess()) {
                   f.channel().close();
                 }
@@ -468,6 +476,15 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
         written.addListener(ChannelFutureListener.CLOSE);
       }
       end(true);
+      return;
+    }
+    if (state == State.WAITING_HEAD && reused && framer != null && !framer.sawBytes()) {
+      // A kept-alive connection the engine closed while it sat idle (uvicorn, behind vLLM, closes
+      // them after 5 s), before the router noticed. The engine closed without a byte of answer, so
+      // it almost certainly never took the request: sent again on a new connection to the same
+      // engine, as nginx does with its cached connections; not an engine failure, not an attempt.
+      cancelTimer();
+      connect();
       return;
     }
     String why =

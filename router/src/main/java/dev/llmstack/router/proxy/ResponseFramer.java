@@ -107,6 +107,8 @@ final class ResponseFramer {
   private boolean[] keep = new boolean[16];
   private int lines;
 
+  private boolean sawBytes; // since the last reset
+
   /** Part of a head that did not arrive in one read. */
   private ByteBuf partialHead;
 
@@ -133,6 +135,7 @@ final class ResponseFramer {
     headReady = false;
     ended = false;
     extraBytes = false;
+    sawBytes = false;
   }
 
   /** Frees what the framer holds; the connection is gone. */
@@ -148,6 +151,7 @@ final class ResponseFramer {
    * @throws MalformedResponseException if the bytes break HTTP/1.1 response framing
    */
   void feed(ByteBuf in) {
+    sawBytes |= in.isReadable();
     headReady = false;
     finalCrlf = false;
     dataBytes = 0;
@@ -606,6 +610,11 @@ final class ResponseFramer {
   /** End of the body bytes to relay as they are. */
   int forwardTo() {
     return forwardTo;
+  }
+
+  /** Whether any byte of the response arrived since the last reset. */
+  boolean sawBytes() {
+    return sawBytes;
   }
 
   /** The response ended in the last feed. */

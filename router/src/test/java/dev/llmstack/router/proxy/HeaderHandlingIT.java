@@ -327,6 +327,36 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void aKeptAliveConnectionTheEngineClosedIsReplacedNotCountedAsAFailure() throws Exception {
+    Router r = router(a); // one engine: a failure would leave nowhere to retry
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(s, request("length"));
+      assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
+      assertThat(a.seen.poll(5, TimeUnit.SECONDS)).isNotNull();
+      for (int i = 0; i < 3; i++) {
+        // The pooled connection is closed on arrival; the router sends again on a new one.
+        send(s, request("drop-if-reused"));
+        Reply reply = Reply.read(s.getInputStream());
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).isEqualTo(StubEngine.JSON);
+        assertThat(a.seen.poll(5, TimeUnit.SECONDS))
+            .as("dropped on the reused connection")
+            .isNotNull();
+        assertThat(a.seen.poll(5, TimeUnit.SECONDS)).as("answered on a new one").isNotNull();
+      }
+    }
+    var engine = r.registry().all().iterator().next();
+    assertThat(engine.ejections()).isZero();
+    // Each request counted once and finished once (the last finishes just after its reply).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (engine.inFlight() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(engine.inFlight()).isZero();
+  }
+
+  @Test
   void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
@@ -551,6 +581,8 @@ class HeaderHandlingIT {
     }
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+      private int chats; // chat requests this connection carried
+
       @Override
       protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
         String uri = req.uri();
@@ -575,6 +607,11 @@ class HeaderHandlingIT {
           return;
         }
         String mode = req.headers().get("x-test-mode");
+        if (chats++ > 0 && mode.equals("drop-if-reused")) {
+          // As an engine that closed this idle connection just as the router reused it.
+          ctx.close();
+          return;
+        }
         String raw = RAW.get(mode);
         if (raw != null) {
           // Written past the stub's encoder, as bytes: what Netty would not send on its own.
