@@ -19,12 +19,16 @@ final class BenchIndexCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    return runJmh("dev.llmstack.bench.jmh.KvIndexBenchmark", out);
+  }
+
+  /** Runs one JMH benchmark class in this JVM's class path and writes its JSON result to out. */
+  static int runJmh(String benchmark, String out) throws Exception {
     java.nio.file.Path p = java.nio.file.Path.of(out);
     if (p.getParent() != null) {
       java.nio.file.Files.createDirectories(p.getParent());
     }
-    org.openjdk.jmh.Main.main(
-        new String[] {"dev.llmstack.bench.jmh.KvIndexBenchmark", "-rf", "json", "-rff", out});
+    org.openjdk.jmh.Main.main(new String[] {benchmark, "-rf", "json", "-rff", out});
     return 0;
   }
 }

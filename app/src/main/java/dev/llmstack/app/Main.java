@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       BenchEngineCommand.class,
       BenchRouterCommand.class,
       BenchIndexCommand.class,
+      BenchRelayCommand.class,
       BenchCommand.class,
       SimulateCommand.class,
       CommandLine.HelpCommand.class

@@ -1,0 +1,243 @@
+package dev.llmstack.router.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The router's response relay on its own, away from the network and the machine's noise: an
+ * engine's response, as it arrives in network reads, turned into the bytes the client gets.
+ *
+ * <ul>
+ *   <li>{@code netty*}: the relay up to session 7. Netty's response decoder makes HTTP objects, the
+ *       hop-by-hop headers are removed from the decoded map, the router's three headers are set,
+ *       and Netty's response encoder writes it all out again.
+ *   <li>{@code framer*}: the relay since session 8. {@link ResponseFramer} reads the framing, the
+ *       head is copied line by line with the router's headers, and the body goes on as it came.
+ * </ul>
+ *
+ * Both scan the payload for usage numbers, as the router does. {@code json} is a small answer in
+ * one read; {@code sse} is a stream of 12 chunks in 12 reads. It sits in the router's package to
+ * reach its package-private classes. Run with {@code ./llmstack bench-relay}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class RelayBenchmark {
+
+  private static final String JSON =
+      "{\"id\":\"cmpl-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+          + "{\"role\":\"assistant\",\"content\":\"Hello there\"},\"finish_reason\":\"stop\"}],"
+          + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}";
+
+  /** A uvicorn-like head: what vLLM's server sends. */
+  private static final String JSON_RESPONSE =
+      "HTTP/1.1 200 OK\r\ndate: Fri, 27 Nov 2026 00:00:00 GMT\r\nserver: uvicorn\r\n"
+          + "content-length: "
+          + JSON.length()
+          + "\r\ncontent-type: application/json\r\n\r\n"
+          + JSON;
+
+  private static List<byte[]> sseReads() {
+    List<byte[]> reads = new ArrayList<>();
+    reads.add(
+        ("HTTP/1.1 200 OK\r\ndate: Fri, 27 Nov 2026 00:00:00 GMT\r\nserver: uvicorn\r\n"
+                + "content-type: text/event-stream; charset=utf-8\r\n"
+                + "transfer-encoding: chunked\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    for (int i = 0; i < 10; i++) {
+      reads.add(
+          chunk(
+              "data: {\"id\":\"cmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                  + "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok"
+                  + i
+                  + "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"));
+    }
+    reads.add(
+        (new String(
+                    chunk(
+                        "data: {\"id\":\"cmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+                            + "\"completion_tokens\":10}}\n\n"),
+                    StandardCharsets.US_ASCII)
+                + new String(chunk("data: [DONE]\n\n"), StandardCharsets.US_ASCII)
+                + "0\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    return reads;
+  }
+
+  private static byte[] chunk(String data) {
+    byte[] d = data.getBytes(StandardCharsets.US_ASCII);
+    return (Integer.toHexString(d.length) + "\r\n" + data + "\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static final byte[] ROUTER_HEADERS =
+      ("x-llmstack-engine: http://10.0.0.7:8000\r\nx-llmstack-route: least-outstanding;fewest\r\n"
+              + "x-request-id: 0b8f3b7e-6f0e-4c55-9a43-5f2c1d9e8a10\r\n")
+          .getBytes(StandardCharsets.US_ASCII);
+
+  private byte[] json;
+  private List<byte[]> sse;
+  private EmbeddedChannel engineSide;
+  private EmbeddedChannel clientSide;
+  private EmbeddedChannel rawClientSide;
+  private ResponseFramer framer;
+
+  @Setup(Level.Trial)
+  public void setUp() {
+    json = JSON_RESPONSE.getBytes(StandardCharsets.US_ASCII);
+    sse = sseReads();
+    engineSide = new EmbeddedChannel(new HttpResponseDecoder(Headers.decoderConfig()));
+    clientSide = new EmbeddedChannel(new HttpResponseEncoder());
+    rawClientSide = new EmbeddedChannel();
+    framer = new ResponseFramer(rawClientSide.alloc());
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    framer.release();
+    engineSide.finishAndReleaseAll();
+    clientSide.finishAndReleaseAll();
+    rawClientSide.finishAndReleaseAll();
+  }
+
+  @Benchmark
+  public void nettyJson(Blackhole bh) {
+    nettyRelay(json, new UsageScanner());
+    drain(clientSide, bh);
+  }
+
+  @Benchmark
+  public void framerJson(Blackhole bh) {
+    UsageScanner usage = new UsageScanner();
+    framer.reset(usage);
+    framerRelay(json);
+    drain(rawClientSide, bh);
+  }
+
+  @Benchmark
+  public void nettySse(Blackhole bh) {
+    UsageScanner usage = new UsageScanner();
+    for (byte[] read : sse) {
+      nettyRelay(read, usage);
+      drain(clientSide, bh);
+    }
+  }
+
+  @Benchmark
+  public void framerSse(Blackhole bh) {
+    framer.reset(new UsageScanner());
+    for (byte[] read : sse) {
+      framerRelay(read);
+      drain(rawClientSide, bh);
+    }
+  }
+
+  /** The relay up to session 7: decode, clean the decoded head, encode. */
+  private void nettyRelay(byte[] read, UsageScanner usage) {
+    engineSide.writeInbound(Unpooled.wrappedBuffer(read));
+    Object msg;
+    while ((msg = engineSide.readInbound()) != null) {
+      if (msg instanceof HttpResponse r) {
+        boolean hasLength = r.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
+        Headers.stripHopByHop(r.headers());
+        if (!hasLength) {
+          HttpUtil.setTransferEncodingChunked(r, true); // as the router did: chunked on
+        }
+        r.headers()
+            .set(ProxyExchange.ENGINE_HEADER, "http://10.0.0.7:8000")
+            .set(ProxyExchange.ROUTE_HEADER, "least-outstanding" + ";" + "fewest")
+            .set(ProxyExchange.REQUEST_ID_HEADER, "0b8f3b7e-6f0e-4c55-9a43-5f2c1d9e8a10");
+      }
+      if (msg instanceof HttpContent c) {
+        usage.scan(c.content());
+      }
+      clientSide.writeOutbound(msg);
+    }
+  }
+
+  /** The relay since session 8, as ProxyExchange does it. */
+  private void framerRelay(byte[] read) {
+    ByteBuf in = Unpooled.wrappedBuffer(read);
+    framer.feed(in);
+    ByteBuf out = null;
+    if (framer.headReady()) {
+      out = rawClientSide.alloc().ioBuffer(framer.headBytes() + ROUTER_HEADERS.length + 64);
+      framer.writeHead(out);
+      out.writeBytes(ROUTER_HEADERS);
+      out.writeShort(ResponseFramer.CRLF);
+    }
+    int from = framer.forwardFrom();
+    int length = framer.forwardTo() - from;
+    if (length > 0) {
+      if (out != null) {
+        out.writeBytes(framer.source(), from, length);
+      } else {
+        rawClientSide.writeOutbound(framer.source().retainedSlice(from, length));
+      }
+    }
+    if (out != null) {
+      rawClientSide.writeOutbound(out);
+    }
+    in.release();
+  }
+
+  /** What the client gets from one response through either relay; for the benchmark's test. */
+  byte[] clientBytes(boolean withFramer, boolean stream) {
+    java.io.ByteArrayOutputStream client = new java.io.ByteArrayOutputStream();
+    EmbeddedChannel out = withFramer ? rawClientSide : clientSide;
+    UsageScanner usage = new UsageScanner();
+    framer.reset(usage);
+    for (byte[] read : stream ? sse : List.of(json)) {
+      if (withFramer) {
+        framerRelay(read);
+      } else {
+        nettyRelay(read, usage);
+      }
+      Object o;
+      while ((o = out.readOutbound()) != null) {
+        ByteBuf b = (ByteBuf) o;
+        byte[] bytes = new byte[b.readableBytes()];
+        b.readBytes(bytes);
+        client.writeBytes(bytes);
+        b.release();
+      }
+    }
+    return client.toByteArray();
+  }
+
+  private static void drain(EmbeddedChannel ch, Blackhole bh) {
+    Object o;
+    while ((o = ch.readOutbound()) != null) {
+      ByteBuf b = (ByteBuf) o;
+      bh.consume(b.readableBytes());
+      b.release();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.llmstack.router.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** The two relays the benchmark compares do the same work: the client gets the same response. */
+class RelayBenchmarkTest {
+
+  /** Status, headers (lower-cased names) and body, as a client reads them. */
+  private record Read(int status, Map<String, String> headers, String body) {}
+
+  private static Read read(byte[] wire) {
+    EmbeddedChannel ch =
+        new EmbeddedChannel(new HttpResponseDecoder(), new HttpObjectAggregator(1 << 20));
+    ch.writeInbound(Unpooled.wrappedBuffer(wire));
+    FullHttpResponse r = ch.readInbound();
+    assertThat(r).as("one complete response").isNotNull();
+    assertThat(r.decoderResult().isSuccess()).isTrue();
+    Map<String, String> headers = new TreeMap<>();
+    r.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
+    headers.remove("content-length"); // the aggregator sets it for a chunked body
+    headers.remove("transfer-encoding");
+    Read read = new Read(r.status().code(), headers, r.content().toString(StandardCharsets.UTF_8));
+    r.release();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+    return read;
+  }
+
+  @Test
+  void bothRelaysGiveTheClientTheSameResponse() {
+    RelayBenchmark b = new RelayBenchmark();
+    b.setUp();
+    try {
+      for (boolean stream : new boolean[] {false, true}) {
+        Read netty = read(b.clientBytes(false, stream));
+        Read framer = read(b.clientBytes(true, stream));
+        assertThat(framer).isEqualTo(netty);
+        assertThat(framer.status()).isEqualTo(200);
+        assertThat(framer.headers())
+            .containsKeys("x-llmstack-engine", "x-llmstack-route", "x-request-id", "server");
+        assertThat(framer.body()).contains(stream ? "data: [DONE]" : "\"usage\"");
+      }
+    } finally {
+      b.tearDown();
+    }
+  }
+}
