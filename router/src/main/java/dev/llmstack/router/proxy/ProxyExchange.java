@@ -55,7 +55,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private final ChannelHandlerContext clientOut;
 
   private final FullHttpRequest request;
-  private final boolean keepAlive;
+  private boolean keepAlive; // the client's connection; false once a body must end at its close
   private final RouteRequest route;
   private final RoutingPolicy policy;
   private final String forcedEngine;
@@ -89,6 +89,15 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   /** Bytes of the router's own (head, chunk framing) not yet written to the client. */
   private ByteBuf pending;
+
+  /**
+   * Where the payload lies in each read, for an HTTP/1.0 client, which must not get a chunked body
+   * (RFC 9112 §6.1): it gets the payload alone and the end of the connection. Null for HTTP/1.1.
+   */
+  private PayloadRanges payload;
+
+  /** The client gets the payload without the engine's chunk framing (see {@link #payload}). */
+  private boolean dechunk;
 
   ProxyExchange(
       RouterContext rc,
@@ -194,7 +203,12 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // Token counts for metrics and the access log, read from the payload as it passes.
     usage = new UsageScanner();
     UpstreamHandler handler = UpstreamHandler.of(ch);
-    handler.exchange(this, usage);
+    if (request.protocolVersion().minorVersion() == 0) {
+      payload = new PayloadRanges(usage);
+      handler.exchange(this, payload);
+    } else {
+      handler.exchange(this, usage);
+    }
     framer = handler.framer();
     // The client's headers object goes upstream as it is, hop-by-hop headers removed once (a retry
     // sends the same, already clean, map): copying it into a new map per request was a fifth of
@@ -251,8 +265,9 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     out.writeByte(' ');
     ByteBufUtil.writeAscii(out, uri);
     out.writeByte(' ');
-    ByteBufUtil.writeAscii(out, request.protocolVersion().text());
-    out.writeShort(ResponseFramer.CRLF);
+    // HTTP/1.1 whatever the client spoke, so the connection stays in the pool; an HTTP/1.0
+    // client still gets what it can read (see payload).
+    out.writeBytes(HTTP_11_SP_CRLF, 0, HTTP_11_SP_CRLF.length);
     for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
       var e = it.next();
       ByteBufUtil.writeAscii(out, e.getKey());
@@ -268,6 +283,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   }
 
   private static final short COLON_SPACE = (':' << 8) | ' ';
+  private static final byte[] HTTP_11_SP_CRLF = line("HTTP/1.1\r\n");
 
   /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
   private static final int COPY_BODY_LIMIT = 64 * 1024;
@@ -308,7 +324,11 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     }
     int from = f.forwardFrom();
     int length = f.forwardTo() - from;
-    if (length > 0) {
+    if (dechunk) {
+      for (int i = 0; i < payload.count; i += 2) {
+        relay(f.source(), payload.ranges[i], payload.ranges[i + 1] - payload.ranges[i]);
+      }
+    } else if (length > 0) {
       if (f.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
         // The client gets chunks: the engine's bytes, framed.
         ByteBufUtil.writeAscii(pending(), Integer.toHexString(length));
@@ -319,7 +339,10 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
         relay(f.source(), from, length);
       }
     }
-    if (f.finalCrlf()) {
+    if (payload != null) {
+      payload.count = 0;
+    }
+    if (f.finalCrlf() && !dechunk) {
       pending().writeShort(ResponseFramer.CRLF);
     }
     ByteBuf last = pending != null ? pending : Unpooled.EMPTY_BUFFER;
@@ -389,6 +412,14 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     }
     upstreamKeepAlive = f.keepAlive();
     eventStream = f.eventStream();
+    ResponseFramer.Framing framing = f.framing();
+    dechunk =
+        payload != null
+            && (framing == ResponseFramer.Framing.CHUNKED
+                || framing == ResponseFramer.Framing.UNTIL_CLOSE);
+    if (dechunk) {
+      keepAlive = false; // no length to give: the body ends when the router closes
+    }
     String reason = decision.reason();
     ByteBuf head =
         clientOut
@@ -400,7 +431,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
                     + policy.name().length()
                     + reason.length()
                     + requestId.length());
-    f.writeHead(head);
+    f.writeHead(head, dechunk);
     header(head, ENGINE_HEADER_BYTES, backend.id());
     head.writeBytes(ROUTE_HEADER_BYTES);
     ByteBufUtil.writeAscii(head, policy.name());
@@ -408,7 +439,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     ByteBufUtil.writeAscii(head, reason);
     head.writeShort(ResponseFramer.CRLF);
     header(head, REQUEST_ID_HEADER_BYTES, requestId);
-    if (f.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
+    if (framing == ResponseFramer.Framing.UNTIL_CLOSE && !dechunk) {
       head.writeBytes(CHUNKED_LINE); // the body ends at the engine's close; the client's, chunked
     }
     if (!keepAlive) {
@@ -470,8 +501,10 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
         && cause == null
         && framer != null
         && framer.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
-      // The engine's close ends its body: the client's chunked copy ends too.
-      ChannelFuture written = clientOut.writeAndFlush(Unpooled.wrappedBuffer(LAST_CHUNK));
+      // The engine's close ends its body: the client's copy ends too.
+      ChannelFuture written =
+          clientOut.writeAndFlush(
+              dechunk ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(LAST_CHUNK));
       if (!keepAlive) {
         written.addListener(ChannelFutureListener.CLOSE);
       }
@@ -496,12 +529,15 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // Mid-response: the client already has part of it.
     backend.requestFailed(System.nanoTime());
     rc.observer().failed(backend.id(), "midstream");
-    if (eventStream && framer != null && framer.atChunkBoundary()) {
+    if (eventStream && dechunk) {
+      // The stream ends with an OpenAI error event and [DONE], then the connection.
+      clientOut
+          .writeAndFlush(Unpooled.wrappedBuffer(midStreamError(why)))
+          .addListener(ChannelFutureListener.CLOSE);
+      end(false);
+    } else if (eventStream && framer != null && framer.atChunkBoundary()) {
       // The stream ends with an OpenAI error event and [DONE], in a chunk of the router's own.
-      byte[] err = OpenAiError.internal("The engine failed mid-stream: " + why).toJson();
-      byte[] tail =
-          ("data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n")
-              .getBytes(StandardCharsets.UTF_8);
+      byte[] tail = midStreamError(why);
       ByteBuf out = clientOut.alloc().ioBuffer(tail.length + 16);
       ByteBufUtil.writeAscii(out, Integer.toHexString(tail.length));
       out.writeShort(ResponseFramer.CRLF).writeBytes(tail).writeShort(ResponseFramer.CRLF);
@@ -519,6 +555,34 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   }
 
   private static final byte[] LAST_CHUNK = line("0\r\n\r\n");
+
+  /** The SSE events that end a stream the engine broke off: an OpenAI error, then [DONE]. */
+  private static byte[] midStreamError(String why) {
+    byte[] err = OpenAiError.internal("The engine failed mid-stream: " + why).toJson();
+    return ("data: " + new String(err, StandardCharsets.UTF_8) + "\n\ndata: [DONE]\n\n")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Payload ranges of the current read, passed on to the usage scanner too. */
+  private static final class PayloadRanges implements ResponseFramer.DataSink {
+    private final UsageScanner usage;
+    int[] ranges = new int[8];
+    int count;
+
+    PayloadRanges(UsageScanner usage) {
+      this.usage = usage;
+    }
+
+    @Override
+    public void data(ByteBuf buf, int from, int to) {
+      usage.data(buf, from, to);
+      if (count == ranges.length) {
+        ranges = java.util.Arrays.copyOf(ranges, count * 2);
+      }
+      ranges[count++] = from;
+      ranges[count++] = to;
+    }
+  }
 
   /**
    * A failure before any response byte reached the client: retry elsewhere or answer with an error.

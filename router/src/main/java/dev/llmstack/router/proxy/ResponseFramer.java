@@ -556,6 +556,17 @@ final class ResponseFramer {
    * head.
    */
   void writeHead(ByteBuf out) {
+    writeHead(out, false);
+  }
+
+  /**
+   * As {@link #writeHead(ByteBuf)}; with {@code withoutTransferEncoding}, also without the engine's
+   * Transfer-Encoding, for a client that gets the payload alone.
+   */
+  void writeHead(ByteBuf out, boolean withoutTransferEncoding) {
+    if (withoutTransferEncoding) {
+      dropHeader(source, TRANSFER_ENCODING);
+    }
     int s = lineStart[0];
     out.writeBytes(HTTP_11);
     out.writeBytes(source, s + 8, lineEnd[0] - s - 8);

@@ -357,6 +357,37 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void anHttp10ClientGetsNoChunkedBodyButThePayloadAndTheClose() throws Exception {
+    Router r = router(a);
+    for (String mode : List.of("chunked", "close", "length")) {
+      try (Socket s = new Socket("127.0.0.1", r.port())) {
+        s.setSoTimeout(10_000);
+        send(s, request(mode).replace("HTTP/1.1\r\n", "HTTP/1.0\r\n"));
+        Reply reply = Reply.read(s.getInputStream());
+        assertThat(reply.status()).as(mode).isEqualTo(200);
+        assertThat(reply.all("transfer-encoding")).as(mode).isEmpty();
+        assertThat(reply.all("connection")).as(mode).containsExactly("close");
+        assertThat(reply.body())
+            .as(mode)
+            .isEqualTo(
+                mode.equals("chunked") ? String.join("", StubEngine.EVENTS) : StubEngine.JSON);
+        assertThat(s.getInputStream().read()).as(mode).isEqualTo(-1);
+        // The engine was asked in HTTP/1.1, so its connection could be kept.
+        assertThat(a.seen.poll(5, TimeUnit.SECONDS).version()).isEqualTo("HTTP/1.1");
+      }
+    }
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(s, request("die-between-chunks").replace("HTTP/1.1\r\n", "HTTP/1.0\r\n"));
+      Reply reply = Reply.read(s.getInputStream()); // to the close: no chunks
+      assertThat(reply.all("transfer-encoding")).isEmpty();
+      assertThat(reply.body())
+          .startsWith("data: 1\n\ndata: {\"error\":")
+          .endsWith("\n\ndata: [DONE]\n\n");
+    }
+  }
+
+  @Test
   void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
@@ -432,7 +463,7 @@ class HeaderHandlingIT {
   }
 
   /** What an engine received. Header names lower-cased. */
-  record Seen(String uri, List<Map.Entry<String, String>> headers, String body) {
+  record Seen(String version, String uri, List<Map.Entry<String, String>> headers, String body) {
     List<String> all(String name) {
       return headers.stream()
           .filter(e -> e.getKey().equals(name))
@@ -598,7 +629,12 @@ class HeaderHandlingIT {
         req.headers()
             .forEach(
                 e -> headers.add(Map.entry(e.getKey().toLowerCase(Locale.ROOT), e.getValue())));
-        seen.add(new Seen(uri, headers, req.content().toString(StandardCharsets.UTF_8)));
+        seen.add(
+            new Seen(
+                req.protocolVersion().text(),
+                uri,
+                headers,
+                req.content().toString(StandardCharsets.UTF_8)));
         if (failChats) {
           full(ctx, 503, "{}");
           return;
