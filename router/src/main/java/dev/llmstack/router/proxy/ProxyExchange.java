@@ -267,7 +267,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     out.writeByte(' ');
     // HTTP/1.1 whatever the client spoke, so the connection stays in the pool; an HTTP/1.0
     // client still gets what it can read (see payload).
-    out.writeBytes(HTTP_11_SP_CRLF, 0, HTTP_11_SP_CRLF.length);
+    out.writeBytes(HTTP_11_CRLF, 0, HTTP_11_CRLF.length);
     for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
       var e = it.next();
       ByteBufUtil.writeAscii(out, e.getKey());
@@ -283,7 +283,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   }
 
   private static final short COLON_SPACE = (':' << 8) | ' ';
-  private static final byte[] HTTP_11_SP_CRLF = line("HTTP/1.1\r\n");
+  private static final byte[] HTTP_11_CRLF = line("HTTP/1.1\r\n");
 
   /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
   private static final int COPY_BODY_LIMIT = 64 * 1024;
