@@ -46,6 +46,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   }
 
   private final RouterContext rc;
+  private final RouterHandler owner; // the client connection's handler, told when this ends
   private final ChannelHandlerContext client;
 
   /**
@@ -101,6 +102,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   ProxyExchange(
       RouterContext rc,
+      RouterHandler owner,
       ChannelHandlerContext client,
       ChannelHandlerContext clientOut,
       FullHttpRequest request,
@@ -110,6 +112,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       String forcedEngine,
       String requestId) {
     this.rc = rc;
+    this.owner = owner;
     this.client = client;
     this.clientOut = clientOut;
     this.request = request;
@@ -693,6 +696,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
         usage == null ? -1 : usage.promptTokens(),
         usage == null ? -1 : usage.completionTokens());
     releaseRequest();
+    owner.responded(client); // the next pipelined request may go
   }
 
   private void fail(OpenAiError error) {
@@ -700,6 +704,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     cancelTimer();
     RouterHandler.sendError(client, keepAlive, error, requestId);
     releaseRequest();
+    owner.responded(client);
   }
 
   private void releaseRequest() {

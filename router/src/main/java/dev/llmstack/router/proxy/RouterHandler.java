@@ -61,8 +61,67 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     rawOut = ctx.pipeline().context(HttpResponseEncoder.class);
   }
 
+  /**
+   * A response is still being produced (a proxied exchange, or a page rendered off the loop).
+   * Requests a client pipelines behind it wait in {@link #waiting}: HTTP/1.1 answers them in order
+   * (RFC 9112 §9.3.2), and two exchanges writing to one connection would interleave their bytes.
+   */
+  private boolean busy;
+
+  private java.util.ArrayDeque<FullHttpRequest> waiting;
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (busy) {
+      if (waiting == null) {
+        waiting = new java.util.ArrayDeque<>(2);
+      }
+      waiting.add(req.retain());
+      ctx.channel().config().setAutoRead(false); // read on once the queue is served
+      return;
+    }
+    handle(ctx, req);
+  }
+
+  /**
+   * The response to the current request is written in full: the next pipelined request, if any, is
+   * handled now.
+   */
+  void responded(ChannelHandlerContext ctx) {
+    busy = false;
+    if (waiting == null) {
+      return;
+    }
+    if (!ctx.channel().isActive()) {
+      releaseWaiting();
+      return;
+    }
+    while (!busy && !waiting.isEmpty()) {
+      FullHttpRequest next = waiting.poll();
+      try {
+        handle(ctx, next);
+      } finally {
+        next.release();
+      }
+    }
+    if (!busy) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  private void releaseWaiting() {
+    if (waiting != null) {
+      waiting.forEach(FullHttpRequest::release);
+      waiting.clear();
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    releaseWaiting();
+  }
+
+  private void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
     answeringHead = req.method() == HttpMethod.HEAD;
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     String requestId = req.headers().get(ProxyExchange.REQUEST_ID_HEADER);
@@ -146,6 +205,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       session = f.user();
     }
     req.retain();
+    busy = true; // until the exchange ends (ProxyExchange calls responded)
     RouteRequest route = new RouteRequest(model, session, f.stream());
     if (policy instanceof dev.llmstack.router.routing.CacheAwarePolicy) {
       // Tokenizing costs milliseconds: do it on a worker, then route on this event loop.
@@ -203,7 +263,8 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     ProxyExchange ex =
-        new ProxyExchange(server, ctx, rawOut, req, keepAlive, route, policy, engine, requestId);
+        new ProxyExchange(
+            server, this, ctx, rawOut, req, keepAlive, route, policy, engine, requestId);
     current = ex;
     ex.start();
   }
@@ -306,6 +367,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       String what,
       java.util.function.Supplier<FullHttpResponse> build) {
     boolean head = answeringHead;
+    busy = true;
     try {
       server
           .renderExecutor()
@@ -317,21 +379,29 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 } catch (RuntimeException e) {
                   ctx.executor()
                       .execute(
-                          () ->
-                              sendError(
-                                  ctx,
-                                  keepAlive,
-                                  OpenAiError.internal(what + ": " + e.getMessage()),
-                                  null));
+                          () -> {
+                            sendError(
+                                ctx,
+                                keepAlive,
+                                OpenAiError.internal(what + ": " + e.getMessage()),
+                                null);
+                            responded(ctx);
+                          });
                   return;
                 }
                 try {
-                  ctx.executor().execute(() -> write(ctx, keepAlive, resp, head));
+                  ctx.executor()
+                      .execute(
+                          () -> {
+                            write(ctx, keepAlive, resp, head);
+                            responded(ctx);
+                          });
                 } catch (java.util.concurrent.RejectedExecutionException loopGone) {
                   resp.release(); // the router stopped while this rendered
                 }
               });
     } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      busy = false;
       sendError(ctx, keepAlive, OpenAiError.unavailable("The router is shutting down."), null);
     }
   }

@@ -388,6 +388,32 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    Router r = router(a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      // One write: a chat the engine answers after 50 ms, then two requests the router answers
+      // itself at once, then another chat. Answers must come back in that order.
+      send(
+          s,
+          request("split-head")
+              + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+              + "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+              + request("chunked"));
+      InputStream in = s.getInputStream();
+      Reply first = Reply.read(in);
+      assertThat(first.body()).isEqualTo(StubEngine.JSON);
+      assertThat(first.all("x-llmstack-engine")).containsExactly(a.url());
+      assertThat(Reply.read(in).body()).contains("\"status\":\"ok\"");
+      assertThat(Reply.read(in).body()).contains("\"object\":\"list\"");
+      assertThat(Reply.read(in).body()).isEqualTo(String.join("", StubEngine.EVENTS));
+      // The connection goes on as usual afterwards.
+      send(s, request("length"));
+      assertThat(Reply.read(in).body()).isEqualTo(StubEngine.JSON);
+    }
+  }
+
+  @Test
   void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
