@@ -291,6 +291,29 @@ public final class RouterServer implements RouterContext, AutoCloseable {
 
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      FullHttpResponse resp = tooLarge();
+      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * A client that sends {@code Expect: 100-continue} before an oversized body gets the same 413
+     * as one that sends the body, not Netty's empty one. The connection stays: the aggregator skips
+     * a body the client sends anyway.
+     */
+    @Override
+    protected Object newContinueResponse(
+        HttpMessage start, int maxContentLength, io.netty.channel.ChannelPipeline pipeline) {
+      Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
+      if (answer instanceof FullHttpResponse r
+          && r.status().code() == HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code()) {
+        r.release();
+        return tooLarge();
+      }
+      return answer;
+    }
+
+    private FullHttpResponse tooLarge() {
       OpenAiError e =
           new OpenAiError(
               413,
@@ -306,9 +329,8 @@ public final class RouterServer implements RouterContext, AutoCloseable {
               Unpooled.wrappedBuffer(e.toJson()));
       resp.headers()
           .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-          .setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes())
-          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+          .setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
+      return resp;
     }
   }
 }

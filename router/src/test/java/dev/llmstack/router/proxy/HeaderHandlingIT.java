@@ -388,6 +388,48 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void aClientThatExpects100ContinueGetsItAndThenTheAnswer() throws Exception {
+    Router r = router(a);
+    byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      // As curl sends a larger POST: the head, then the body only once told to go on.
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              + "Content-Length: "
+              + body.length
+              + "\r\nExpect: 100-continue\r\nx-test-mode: length\r\n\r\n");
+      InputStream in = s.getInputStream();
+      assertThat(Reply.line(in)).isEqualTo("HTTP/1.1 100 Continue");
+      assertThat(Reply.fields(in)).isEmpty();
+      s.getOutputStream().write(body);
+      Reply reply = Reply.read(in);
+      assertThat(reply.status()).isEqualTo(200);
+      assertThat(reply.body()).isEqualTo(StubEngine.JSON);
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.body()).isEqualTo(BODY);
+      // The router already said go on: the engine is not asked to say it again.
+      assertThat(seen.all("expect")).isEmpty();
+    }
+  }
+
+  @Test
+  void aClientThatExpects100ContinueForATooLargeBodyGetsAnOpenAi413() throws Exception {
+    Router r = router(RouterSettings.defaults().maxBodyBytes(1000), a);
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+              + "Expect: 100-continue\r\n\r\n");
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(413);
+      assertThat(reply.body()).contains("\"error\"").contains("1000 bytes");
+    }
+  }
+
+  @Test
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
