@@ -430,6 +430,33 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void aChunkedRequestBodyReachesTheEngineWithItsLength() throws Exception {
+    Router r = router(a);
+    byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
+    int half = body.length / 2;
+    try (Socket s = new Socket("127.0.0.1", r.port())) {
+      s.setSoTimeout(10_000);
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+              + "x-test-mode: length\r\n\r\n"
+              + Integer.toHexString(half)
+              + "\r\n"
+              + BODY.substring(0, half)
+              + "\r\n"
+              + Integer.toHexString(body.length - half)
+              + "\r\n"
+              + BODY.substring(half)
+              + "\r\n0\r\n\r\n");
+      assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
+      Seen seen = a.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.body()).isEqualTo(BODY);
+      assertThat(seen.all("transfer-encoding")).isEmpty();
+      assertThat(seen.all("content-length")).containsExactly(Integer.toString(body.length));
+    }
+  }
+
+  @Test
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     Router r = router(a);
     try (Socket s = new Socket("127.0.0.1", r.port())) {
