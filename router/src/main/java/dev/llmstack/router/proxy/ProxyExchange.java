@@ -552,8 +552,8 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       end(false);
     } else {
       // Anything else cut short: only closing tells the client the body is incomplete.
+      client.close(); // first: the connection takes no pipelined request after this one
       end(false);
-      client.close();
     }
   }
 

@@ -70,8 +70,14 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private java.util.ArrayDeque<FullHttpRequest> waiting;
 
+  /** The request being answered asked to close the connection: nothing after it is answered. */
+  private boolean lastRequest;
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (lastRequest) {
+      return; // pipelined behind "Connection: close" (RFC 9112 §9.6): dropped
+    }
     if (busy) {
       if (waiting == null) {
         waiting = new java.util.ArrayDeque<>(2);
@@ -96,7 +102,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       releaseWaiting();
       return;
     }
-    while (!busy && !waiting.isEmpty()) {
+    while (!busy && !lastRequest && !waiting.isEmpty()) {
       FullHttpRequest next = waiting.poll();
       try {
         handle(ctx, next);
@@ -104,7 +110,9 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         next.release();
       }
     }
-    if (!busy) {
+    if (lastRequest) {
+      releaseWaiting();
+    } else if (!busy) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -124,6 +132,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
     answeringHead = req.method() == HttpMethod.HEAD;
     boolean keepAlive = HttpUtil.isKeepAlive(req);
+    lastRequest = !keepAlive;
     String requestId = req.headers().get(ProxyExchange.REQUEST_ID_HEADER);
     if (requestId == null || requestId.isEmpty() || requestId.length() > 128) {
       requestId = newRequestId();

@@ -476,9 +476,12 @@ class HeaderHandlingIT {
       assertThat(Reply.read(in).body()).contains("\"status\":\"ok\"");
       assertThat(Reply.read(in).body()).contains("\"object\":\"list\"");
       assertThat(Reply.read(in).body()).isEqualTo(String.join("", StubEngine.EVENTS));
-      // The connection goes on as usual afterwards.
-      send(s, request("length"));
+      // The connection goes on as usual afterwards, up to a request that asks to close it.
+      send(s, request("length") + request("length", "Connection: close") + request("length"));
       assertThat(Reply.read(in).body()).isEqualTo(StubEngine.JSON);
+      Reply last = Reply.read(in);
+      assertThat(last.all("connection")).containsExactly("close");
+      assertThat(in.read()).as("nothing answered after Connection: close").isEqualTo(-1);
     }
   }
 
