@@ -59,14 +59,13 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      framer.feed(in);
-    } catch (ResponseFramer.MalformedResponseException e) {
-      in.release();
-      ctx.close();
-      ex.onUpstreamClosed(e);
-      return;
-    }
-    try {
+      try {
+        framer.feed(in);
+      } catch (ResponseFramer.MalformedResponseException e) {
+        ctx.close();
+        ex.onUpstreamClosed(e);
+        return;
+      }
       ex.onUpstream(framer);
     } finally {
       in.release();
