@@ -256,13 +256,10 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     ByteBuf body = request.content();
     int length = body.readableBytes();
     String uri = request.uri();
-    int headBytes = 32 + uri.length();
-    for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
-      var e = it.next();
-      headBytes += e.getKey().length() + e.getValue().length() + 4;
-    }
     boolean copyBody = length <= COPY_BODY_LIMIT;
-    ByteBuf out = alloc.ioBuffer(headBytes + (copyBody ? length : 0));
+    // Sized for a usual head; a larger one grows the buffer rather than costing every request a
+    // second walk over the headers.
+    ByteBuf out = alloc.ioBuffer(HEAD_ESTIMATE + uri.length() + (copyBody ? length : 0));
     // Header names and values are written back byte for byte: Netty decoded them as ISO-8859-1.
     ByteBufUtil.writeAscii(out, request.method().asciiName());
     out.writeByte(' ');
@@ -287,6 +284,8 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   private static final short COLON_SPACE = (':' << 8) | ' ';
   private static final byte[] HTTP_11_CRLF = line("HTTP/1.1\r\n");
+
+  private static final int HEAD_ESTIMATE = 512;
 
   /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
   private static final int COPY_BODY_LIMIT = 64 * 1024;

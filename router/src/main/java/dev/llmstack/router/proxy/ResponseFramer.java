@@ -104,6 +104,7 @@ final class ResponseFramer {
   // status line. Valid until the next feed.
   private int[] lineStart = new int[16];
   private int[] lineEnd = new int[16];
+  private int[] colon = new int[16]; // where each header line's name ends
   private boolean[] keep = new boolean[16];
   private int lines;
 
@@ -389,6 +390,7 @@ final class ResponseFramer {
     if (lines == lineStart.length) {
       lineStart = java.util.Arrays.copyOf(lineStart, lines * 2);
       lineEnd = java.util.Arrays.copyOf(lineEnd, lines * 2);
+      colon = java.util.Arrays.copyOf(colon, lines * 2);
       keep = java.util.Arrays.copyOf(keep, lines * 2);
     }
     lineStart[lines] = start;
@@ -425,31 +427,34 @@ final class ResponseFramer {
       }
       status = status * 10 + d;
     }
+    // First every line's shape, so the names are known before any is looked up.
+    for (int l = 1; l < lines; l++) {
+      int ls = lineStart[l];
+      byte first = buf.getByte(ls);
+      if (first == ' ' || first == '\t') {
+        throw new MalformedResponseException("folded header line");
+      }
+      int c = buf.indexOf(ls, lineEnd[l], (byte) ':');
+      if (c <= ls) {
+        throw new MalformedResponseException("header line without a name");
+      }
+      byte beforeColon = buf.getByte(c - 1);
+      if (beforeColon == ' ' || beforeColon == '\t') {
+        throw new MalformedResponseException("whitespace before a header's colon");
+      }
+      colon[l] = c;
+    }
     long length = -1;
     boolean chunked = false;
     boolean hasTransferEncoding = false;
     boolean close = false;
     boolean keepAliveToken = false;
-    boolean connectionNamesOthers = false;
     eventStream = false;
     for (int l = 1; l < lines; l++) {
       int ls = lineStart[l];
-      int le = lineEnd[l];
-      byte first = buf.getByte(ls);
-      if (first == ' ' || first == '\t') {
-        throw new MalformedResponseException("folded header line");
-      }
-      int colon = buf.indexOf(ls, le, (byte) ':');
-      if (colon <= ls) {
-        throw new MalformedResponseException("header line without a name");
-      }
-      byte beforeColon = buf.getByte(colon - 1);
-      if (beforeColon == ' ' || beforeColon == '\t') {
-        throw new MalformedResponseException("whitespace before a header's colon");
-      }
-      int vs = skipSpace(buf, colon + 1, le);
-      int ve = trimEnd(buf, vs, le);
-      int nameLength = colon - ls;
+      int vs = skipSpace(buf, colon[l] + 1, lineEnd[l]);
+      int ve = trimEnd(buf, vs, lineEnd[l]);
+      int nameLength = colon[l] - ls;
       if (nameIs(buf, ls, nameLength, CONTENT_LENGTH)) {
         long v = parseLength(buf, vs, ve);
         if (length >= 0 && v != length) {
@@ -473,7 +478,7 @@ final class ResponseFramer {
           } else if (nameIs(buf, ts, tEnd - ts, KEEP_ALIVE)) {
             keepAliveToken = true;
           } else if (tEnd > ts) {
-            connectionNamesOthers = true;
+            dropHeader(buf, ts, tEnd - ts); // named by Connection: this hop's (RFC 9110 §7.6.1)
           }
           t = te + 1;
         }
@@ -484,9 +489,6 @@ final class ResponseFramer {
           break;
         }
       }
-    }
-    if (connectionNamesOthers) {
-      dropHeadersNamedByConnection(buf);
     }
     keepAlive = !close && (minor == 1 || keepAliveToken);
     if (status < 200 || status == 204 || status == 304) {
@@ -511,39 +513,19 @@ final class ResponseFramer {
     }
   }
 
-  /** Drops the headers the Connection header names (RFC 9110 §7.6.1). Rare. */
-  private void dropHeadersNamedByConnection(ByteBuf buf) {
+  private void dropHeader(ByteBuf buf, byte[] lowerName) {
     for (int l = 1; l < lines; l++) {
-      int ls = lineStart[l];
-      int colon = buf.indexOf(ls, lineEnd[l], (byte) ':');
-      if (!nameIs(buf, ls, colon - ls, CONNECTION)) {
-        continue;
-      }
-      int ve = trimEnd(buf, colon + 1, lineEnd[l]);
-      for (int t = colon + 1; t < ve; ) {
-        int comma = buf.indexOf(t, ve, (byte) ',');
-        int te = comma < 0 ? ve : comma;
-        int ts = skipSpace(buf, t, te);
-        int tEnd = trimEnd(buf, ts, te);
-        if (tEnd > ts) {
-          for (int o = 1; o < lines; o++) {
-            int os = lineStart[o];
-            int oc = buf.indexOf(os, lineEnd[o], (byte) ':');
-            if (oc - os == tEnd - ts && regionEqualsIgnoreCase(buf, os, buf, ts, tEnd - ts)) {
-              keep[o] = false;
-            }
-          }
-        }
-        t = te + 1;
+      if (nameIs(buf, lineStart[l], colon[l] - lineStart[l], lowerName)) {
+        keep[l] = false;
       }
     }
   }
 
-  private void dropHeader(ByteBuf buf, byte[] name) {
+  /** Drops the headers named by the bytes [from, from + length) of {@code buf}, in any case. */
+  private void dropHeader(ByteBuf buf, int from, int length) {
     for (int l = 1; l < lines; l++) {
       int ls = lineStart[l];
-      int colon = buf.indexOf(ls, lineEnd[l], (byte) ':');
-      if (nameIs(buf, ls, colon - ls, name)) {
+      if (colon[l] - ls == length && regionEqualsIgnoreCase(buf, ls, buf, from, length)) {
         keep[l] = false;
       }
     }

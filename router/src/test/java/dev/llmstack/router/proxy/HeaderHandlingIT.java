@@ -126,8 +126,7 @@ class HeaderHandlingIT {
   @Test
   void hopByHopHeadersStayOnTheirHopBothWays() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(
           s,
           request(
@@ -219,8 +218,7 @@ class HeaderHandlingIT {
   void aRetriedRequestCarriesTheNextEnginesHostAndTheSameRequestId() throws Exception {
     a.failChats = true; // 503: the router moves the request to b
     Router r = router(a, b);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       for (int i = 0; i < 4; i++) {
         send(s, request("length", "Connection: X-Client-Hop", "X-Client-Hop: x"));
         Reply reply = Reply.read(s.getInputStream());
@@ -245,8 +243,7 @@ class HeaderHandlingIT {
   void anHttp10RequestWithTwoContentLengthsReachesTheEngineWithOne() throws Exception {
     Router r = router(a);
     int n = BODY.getBytes(StandardCharsets.UTF_8).length;
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(
           s,
           "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Length: "
@@ -267,8 +264,7 @@ class HeaderHandlingIT {
   void anEngineThatNeverAnswersIsLeftForAnotherAfterTheFirstByteTimeout() throws Exception {
     a.silent = true;
     Router r = router(RouterSettings.defaults().firstByteTimeoutMs(300), a, b);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       // Round-robin sends some of these to the silent engine first; each must still succeed.
       for (int i = 0; i < 4; i++) {
         long t0 = System.nanoTime();
@@ -288,8 +284,7 @@ class HeaderHandlingIT {
   void aRequestPinnedToASilentEngineGets502AfterTheFirstByteTimeout() throws Exception {
     a.silent = true;
     Router r = router(RouterSettings.defaults().firstByteTimeoutMs(300), a, b);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       long t0 = System.nanoTime();
       send(s, request("length", "x-llmstack-engine: " + a.url()));
       Reply reply = Reply.read(s.getInputStream());
@@ -308,8 +303,7 @@ class HeaderHandlingIT {
     String body =
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       s.getOutputStream()
           .write(
               ("POST /v1/chat/completions?trace=1 HTTP/1.1\r\nHost: x\r\nContent-Length: "
@@ -329,8 +323,7 @@ class HeaderHandlingIT {
   @Test
   void aKeptAliveConnectionTheEngineClosedIsReplacedNotCountedAsAFailure() throws Exception {
     Router r = router(a); // one engine: a failure would leave nowhere to retry
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(s, request("length"));
       assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
       assertThat(a.seen.poll(5, TimeUnit.SECONDS)).isNotNull();
@@ -360,8 +353,7 @@ class HeaderHandlingIT {
   void anHttp10ClientGetsNoChunkedBodyButThePayloadAndTheClose() throws Exception {
     Router r = router(a);
     for (String mode : List.of("chunked", "close", "length")) {
-      try (Socket s = new Socket("127.0.0.1", r.port())) {
-        s.setSoTimeout(10_000);
+      try (Socket s = connect(r)) {
         send(s, request(mode).replace("HTTP/1.1\r\n", "HTTP/1.0\r\n"));
         Reply reply = Reply.read(s.getInputStream());
         assertThat(reply.status()).as(mode).isEqualTo(200);
@@ -376,8 +368,7 @@ class HeaderHandlingIT {
         assertThat(a.seen.poll(5, TimeUnit.SECONDS).version()).isEqualTo("HTTP/1.1");
       }
     }
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(s, request("die-between-chunks").replace("HTTP/1.1\r\n", "HTTP/1.0\r\n"));
       Reply reply = Reply.read(s.getInputStream()); // to the close: no chunks
       assertThat(reply.all("transfer-encoding")).isEmpty();
@@ -391,8 +382,7 @@ class HeaderHandlingIT {
   void aClientThatExpects100ContinueGetsItAndThenTheAnswer() throws Exception {
     Router r = router(a);
     byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       // As curl sends a larger POST: the head, then the body only once told to go on.
       send(
           s,
@@ -417,8 +407,7 @@ class HeaderHandlingIT {
   @Test
   void aClientThatExpects100ContinueForATooLargeBodyGetsAnOpenAi413() throws Exception {
     Router r = router(RouterSettings.defaults().maxBodyBytes(1000), a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(
           s,
           "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
@@ -434,8 +423,7 @@ class HeaderHandlingIT {
     Router r = router(a);
     byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
     int half = body.length / 2;
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(
           s,
           "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
@@ -459,8 +447,7 @@ class HeaderHandlingIT {
   @Test
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       // One write: a chat the engine answers after 50 ms, then two requests the router answers
       // itself at once, then another chat. Answers must come back in that order.
       send(
@@ -488,8 +475,7 @@ class HeaderHandlingIT {
   @Test
   void anEngineThatDiesBetweenChunksEndsTheStreamWithAnErrorEvent() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(s, request("die-between-chunks"));
       Reply reply = Reply.read(s.getInputStream());
       assertThat(reply.status()).isEqualTo(200);
@@ -506,8 +492,7 @@ class HeaderHandlingIT {
   @Test
   void anEngineThatDiesInsideAChunkCutsTheClientOff() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(s, request("die-mid-chunk"));
       // Half a chunk can't be completed honestly: the client sees the body cut short.
       assertThatThrownBy(() -> Reply.read(s.getInputStream()))
@@ -519,8 +504,7 @@ class HeaderHandlingIT {
   @Test
   void aHeadInTwoReadsAndAnInterimResponseAreRelayed() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       for (String mode : List.of("split-head", "interim", "split-head")) {
         send(s, request(mode));
         Reply reply = Reply.read(s.getInputStream());
@@ -534,8 +518,7 @@ class HeaderHandlingIT {
   @Test
   void aHeadRequestGetsTheHeadWithoutTheBody() throws Exception {
     Router r = router(a);
-    try (Socket s = new Socket("127.0.0.1", r.port())) {
-      s.setSoTimeout(10_000);
+    try (Socket s = connect(r)) {
       send(s, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n");
       InputStream in = s.getInputStream();
       assertThat(Reply.line(in)).startsWith("HTTP/1.1 200");
@@ -552,6 +535,13 @@ class HeaderHandlingIT {
                   .map(Map.Entry::getValue)
                   .toList());
     }
+  }
+
+  /** A client connection to the router, with a read timeout so a hang fails the test. */
+  static Socket connect(Router r) throws IOException {
+    Socket s = new Socket("127.0.0.1", r.port());
+    s.setSoTimeout(10_000);
+    return s;
   }
 
   static void send(Socket s, String request) throws IOException {
