@@ -1,5 +1,10 @@
 package dev.llmstack.router.proxy;
 
+import static dev.llmstack.router.proxy.AsciiBytes.ascii;
+import static dev.llmstack.router.proxy.AsciiBytes.endsWithToken;
+import static dev.llmstack.router.proxy.AsciiBytes.parseLength;
+import static dev.llmstack.router.proxy.AsciiBytes.startsWithIgnoreCase;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
@@ -33,38 +38,24 @@ final class ResponseFramer {
     void data(ByteBuf buf, int from, int to);
   }
 
-  /** The response broke HTTP/1.1 framing or went over the router's limits. */
-  static final class MalformedResponseException extends RuntimeException {
-    MalformedResponseException(String message) {
-      super(message, null, false, false);
-    }
-  }
-
   /** Largest response head accepted (status line and headers). */
   static final int MAX_HEAD_BYTES = 32 * 1024;
-
-  private static final int MAX_CHUNK_LINE = 4096;
 
   private enum State {
     HEAD,
     LENGTH,
-    CHUNK_SIZE,
-    CHUNK_EXTENSION,
-    CHUNK_DATA,
-    CHUNK_DATA_END,
-    TRAILERS,
+    CHUNKED,
     UNTIL_CLOSE,
     DONE
   }
 
   // Header names compared case-insensitively, as lower-case ASCII.
-  private static final byte[] CONTENT_LENGTH = ascii("content-length");
-  private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
-  private static final byte[] CONNECTION = ascii("connection");
+  static final byte[] CONTENT_LENGTH = ascii("content-length");
+  static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+  static final byte[] CONNECTION = ascii("connection");
   private static final byte[] CONTENT_TYPE = ascii("content-type");
-  private static final byte[] CHUNKED = ascii("chunked");
-  private static final byte[] CLOSE = ascii("close");
-  private static final byte[] KEEP_ALIVE = ascii("keep-alive");
+  static final byte[] CHUNKED = ascii("chunked");
+  static final byte[] KEEP_ALIVE = ascii("keep-alive");
   private static final byte[] EVENT_STREAM = ascii("text/event-stream");
 
   /**
@@ -94,19 +85,12 @@ final class ResponseFramer {
   private boolean keepAlive;
   private boolean eventStream;
   private Framing framing;
-  private long remaining; // body bytes left (LENGTH) or chunk bytes left (CHUNK_DATA)
-  private int chunkLine; // bytes of the current chunk-size line read so far
-  private int sizeDigits;
-  private int trailerLine; // bytes of the current trailer line read so far
-  private boolean sawTrailers;
+  private long remaining; // body bytes left (LENGTH)
+  private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES);
+  private final DataSink payload = this::data;
 
-  // The head's lines in `source`: [lineStart[i], lineEnd[i]) without the line end; line 0 is the
-  // status line. Valid until the next feed.
-  private int[] lineStart = new int[16];
-  private int[] lineEnd = new int[16];
-  private int[] colon = new int[16]; // where each header line's name ends
-  private boolean[] keep = new boolean[16];
-  private int lines;
+  // The head's lines in `source`, valid until the next feed.
+  private final HeadLines head = new HeadLines();
 
   private boolean sawBytes; // since the last reset
 
@@ -149,7 +133,7 @@ final class ResponseFramer {
    * Reads one network read of the response. The caller keeps owning {@code in}; the ranges this
    * reports are in {@link #source()}, valid until the next feed or reset.
    *
-   * @throws MalformedResponseException if the bytes break HTTP/1.1 response framing
+   * @throws MalformedHttpException if the bytes break HTTP/1.1 response framing
    */
   void feed(ByteBuf in) {
     sawBytes |= in.isReadable();
@@ -174,7 +158,7 @@ final class ResponseFramer {
         bodyStart = parseHead(buf, i, end);
         if (bodyStart < 0) {
           if (end - i > MAX_HEAD_BYTES) {
-            throw new MalformedResponseException(
+            throw new MalformedHttpException(
                 "response head larger than " + MAX_HEAD_BYTES + " bytes");
           }
           if (partialHead == null) {
@@ -188,7 +172,7 @@ final class ResponseFramer {
         }
         if (status >= 100 && status < 200) {
           if (status == 101) {
-            throw new MalformedResponseException("unexpected 101 Switching Protocols");
+            throw new MalformedHttpException("unexpected 101 Switching Protocols");
           }
           i = bodyStart; // an interim response: nothing to relay, the final head follows
           continue;
@@ -211,137 +195,36 @@ final class ResponseFramer {
       case NONE -> State.DONE;
       case LENGTH -> remaining == 0 ? State.DONE : State.LENGTH;
       case CHUNKED -> {
-        chunkLine = 0;
-        sizeDigits = 0;
-        remaining = 0;
-        sawTrailers = false;
-        yield State.CHUNK_SIZE;
+        chunks.start();
+        yield State.CHUNKED;
       }
       case UNTIL_CLOSE -> State.UNTIL_CLOSE;
     };
   }
 
   private void consumeBody(ByteBuf buf, int i, int end) {
-    if (state == State.DONE) {
-      messageEnded(i, end);
-      return;
+    if (state == State.CHUNKED) {
+      i = chunks.consume(buf, i, end, payload);
+      forwardTo = chunks.relayTo();
+      finalCrlf = chunks.finalCrlf();
+      if (chunks.done()) {
+        state = State.DONE;
+      }
     }
-    while (i < end) {
-      switch (state) {
-        case LENGTH, UNTIL_CLOSE -> {
-          int n = state == State.UNTIL_CLOSE ? end - i : (int) Math.min(remaining, end - i);
-          data(buf, i, i + n);
-          i += n;
-          forwardTo = i;
-          if (state == State.LENGTH) {
-            remaining -= n;
-            if (remaining == 0) {
-              state = State.DONE;
-            }
-          }
+    while (i < end && state != State.DONE) {
+      int n = state == State.UNTIL_CLOSE ? end - i : (int) Math.min(remaining, end - i);
+      data(buf, i, i + n);
+      i += n;
+      forwardTo = i;
+      if (state == State.LENGTH) {
+        remaining -= n;
+        if (remaining == 0) {
+          state = State.DONE;
         }
-        case CHUNK_SIZE -> {
-          byte b = buf.getByte(i++);
-          chunkLength();
-          int digit = Character.digit(b, 16);
-          if (digit >= 0) {
-            if (++sizeDigits > 15) {
-              throw new MalformedResponseException("chunk size too large");
-            }
-            remaining = remaining << 4 | digit;
-          } else if (sizeDigits == 0) {
-            throw new MalformedResponseException("chunk size missing");
-          } else if (b == '\n') {
-            chunkSizeRead();
-          } else if (b == ';' || b == ' ' || b == '\t' || b == '\r') {
-            state = State.CHUNK_EXTENSION;
-            if (b == '\r') {
-              chunkLine = -1; // marks a CR seen: only LF may follow
-            }
-          } else {
-            throw new MalformedResponseException("bad chunk size");
-          }
-          forwardTo = i;
-        }
-        case CHUNK_EXTENSION -> {
-          byte b = buf.getByte(i++);
-          if (b == '\n') {
-            chunkSizeRead();
-          } else if (chunkLine < 0) {
-            throw new MalformedResponseException("CR without LF after a chunk size");
-          } else if (b == '\r') {
-            chunkLine = -1;
-          } else {
-            chunkLength();
-          }
-          forwardTo = i;
-        }
-        case CHUNK_DATA -> {
-          int n = (int) Math.min(remaining, end - i);
-          data(buf, i, i + n);
-          i += n;
-          forwardTo = i;
-          remaining -= n;
-          if (remaining == 0) {
-            state = State.CHUNK_DATA_END;
-            chunkLine = 0;
-          }
-        }
-        case CHUNK_DATA_END -> {
-          byte b = buf.getByte(i++);
-          if (b == '\n') {
-            state = State.CHUNK_SIZE;
-            chunkLine = 0;
-            sizeDigits = 0;
-          } else if (b != '\r' || chunkLine++ > 0) {
-            throw new MalformedResponseException("chunk data longer than its size");
-          }
-          forwardTo = i;
-        }
-        case TRAILERS -> {
-          // Not relayed: the client gets the empty line that ends them, and no trailers.
-          byte b = buf.getByte(i);
-          if (b == '\n') {
-            if (trailerLine == 0) {
-              state = State.DONE;
-              if (!sawTrailers && i - forwardTo == 1 && buf.getByte(forwardTo) == '\r') {
-                forwardTo = i + 1; // no trailers: the final CRLF goes on with the rest
-              } else {
-                finalCrlf = true;
-              }
-            } else {
-              sawTrailers = true;
-              trailerLine = 0;
-            }
-          } else if (b != '\r' && ++trailerLine > MAX_HEAD_BYTES) {
-            throw new MalformedResponseException("trailers too large");
-          }
-          i++;
-        }
-        case DONE -> {
-          messageEnded(i, end);
-          return;
-        }
-        default -> throw new IllegalStateException(state.name());
       }
     }
     if (state == State.DONE) {
-      messageEnded(end, end);
-    }
-  }
-
-  private void chunkLength() {
-    if (++chunkLine > MAX_CHUNK_LINE) {
-      throw new MalformedResponseException("chunk size line too long");
-    }
-  }
-
-  private void chunkSizeRead() {
-    if (remaining == 0) {
-      state = State.TRAILERS;
-      trailerLine = 0;
-    } else {
-      state = State.CHUNK_DATA;
+      messageEnded(i, end);
     }
   }
 
@@ -364,44 +247,16 @@ final class ResponseFramer {
    * not complete yet.
    */
   private int parseHead(ByteBuf buf, int from, int end) {
-    lines = 0;
-    int i = from;
-    while (true) {
-      int lf = buf.indexOf(i, end, (byte) '\n');
-      if (lf < 0) {
-        return -1;
-      }
-      int lineEndAt = lf > i && buf.getByte(lf - 1) == '\r' ? lf - 1 : lf;
-      if (lineEndAt == i && lines > 0) {
-        interpretHead(buf);
-        return lf + 1;
-      }
-      if (lineEndAt == i) {
-        // Blank lines before a status line are tolerated (RFC 9112 §2.2).
-        i = lf + 1;
-        continue;
-      }
-      addLine(i, lineEndAt);
-      i = lf + 1;
+    int bodyStart = head.find(buf, from, end, false);
+    if (bodyStart >= 0) {
+      interpretHead(buf);
     }
-  }
-
-  private void addLine(int start, int end) {
-    if (lines == lineStart.length) {
-      lineStart = java.util.Arrays.copyOf(lineStart, lines * 2);
-      lineEnd = java.util.Arrays.copyOf(lineEnd, lines * 2);
-      colon = java.util.Arrays.copyOf(colon, lines * 2);
-      keep = java.util.Arrays.copyOf(keep, lines * 2);
-    }
-    lineStart[lines] = start;
-    lineEnd[lines] = end;
-    keep[lines] = true;
-    lines++;
+    return bodyStart;
   }
 
   private void interpretHead(ByteBuf buf) {
-    int s = lineStart[0];
-    int e = lineEnd[0];
+    int s = head.start(0);
+    int e = head.end(0);
     // "HTTP/1.x SSS reason"
     if (e - s < 12
         || buf.getByte(s) != 'H'
@@ -413,94 +268,65 @@ final class ResponseFramer {
         || buf.getByte(s + 6) != '.'
         || buf.getByte(s + 8) != ' '
         || (e - s > 12 && buf.getByte(s + 12) != ' ')) {
-      throw new MalformedResponseException("bad status line");
+      throw new MalformedHttpException("bad status line");
     }
     int minor = buf.getByte(s + 7) - '0';
     if (minor != 0 && minor != 1) {
-      throw new MalformedResponseException("bad HTTP version");
+      throw new MalformedHttpException("bad HTTP version");
     }
     status = 0;
     for (int k = s + 9; k < s + 12; k++) {
       int d = buf.getByte(k) - '0';
       if (d < 0 || d > 9) {
-        throw new MalformedResponseException("bad status code");
+        throw new MalformedHttpException("bad status code");
       }
       status = status * 10 + d;
     }
     // First every line's shape, so the names are known before any is looked up.
-    for (int l = 1; l < lines; l++) {
-      int ls = lineStart[l];
-      byte first = buf.getByte(ls);
-      if (first == ' ' || first == '\t') {
-        throw new MalformedResponseException("folded header line");
-      }
-      int c = buf.indexOf(ls, lineEnd[l], (byte) ':');
-      if (c <= ls) {
-        throw new MalformedResponseException("header line without a name");
-      }
-      byte beforeColon = buf.getByte(c - 1);
-      if (beforeColon == ' ' || beforeColon == '\t') {
-        throw new MalformedResponseException("whitespace before a header's colon");
-      }
-      colon[l] = c;
-    }
+    head.splitHeaders(buf, false);
     long length = -1;
     boolean chunked = false;
     boolean hasTransferEncoding = false;
-    boolean close = false;
-    boolean keepAliveToken = false;
+    int connection = 0;
     eventStream = false;
-    for (int l = 1; l < lines; l++) {
-      int ls = lineStart[l];
-      int vs = skipSpace(buf, colon[l] + 1, lineEnd[l]);
-      int ve = trimEnd(buf, vs, lineEnd[l]);
-      int nameLength = colon[l] - ls;
-      if (nameIs(buf, ls, nameLength, CONTENT_LENGTH)) {
+    for (int l = 1; l < head.lines(); l++) {
+      int vs = head.valueStart(buf, l);
+      int ve = head.valueEnd(buf, l, vs);
+      if (head.nameIs(buf, l, CONTENT_LENGTH)) {
         long v = parseLength(buf, vs, ve);
         if (length >= 0 && v != length) {
-          throw new MalformedResponseException("conflicting Content-Length values");
+          throw new MalformedHttpException("conflicting Content-Length values");
         }
         length = v;
-      } else if (nameIs(buf, ls, nameLength, TRANSFER_ENCODING)) {
+      } else if (head.nameIs(buf, l, TRANSFER_ENCODING)) {
         hasTransferEncoding = true;
         // Chunked only if it is the last coding (RFC 9112 §6.3).
         chunked = endsWithToken(buf, vs, ve, CHUNKED);
-      } else if (nameIs(buf, ls, nameLength, CONTENT_TYPE)) {
+      } else if (head.nameIs(buf, l, CONTENT_TYPE)) {
         eventStream = startsWithIgnoreCase(buf, vs, ve, EVENT_STREAM);
-      } else if (nameIs(buf, ls, nameLength, CONNECTION)) {
-        for (int t = vs; t < ve; ) {
-          int comma = buf.indexOf(t, ve, (byte) ',');
-          int te = comma < 0 ? ve : comma;
-          int ts = skipSpace(buf, t, te);
-          int tEnd = trimEnd(buf, ts, te);
-          if (nameIs(buf, ts, tEnd - ts, CLOSE)) {
-            close = true;
-          } else if (nameIs(buf, ts, tEnd - ts, KEEP_ALIVE)) {
-            keepAliveToken = true;
-          } else if (tEnd > ts) {
-            dropHeader(buf, ts, tEnd - ts); // named by Connection: this hop's (RFC 9110 §7.6.1)
-          }
-          t = te + 1;
-        }
+      } else if (head.nameIs(buf, l, CONNECTION)) {
+        connection |= head.connectionTokens(buf, vs, ve);
       }
       for (byte[] dropped : DROPPED) {
-        if (nameIs(buf, ls, nameLength, dropped)) {
-          keep[l] = false;
+        if (head.nameIs(buf, l, dropped)) {
+          head.drop(l);
           break;
         }
       }
     }
-    keepAlive = !close && (minor == 1 || keepAliveToken);
+    keepAlive =
+        (connection & HeadLines.CLOSE) == 0
+            && (minor == 1 || (connection & HeadLines.KEEP_ALIVE) != 0);
     if (status < 200 || status == 204 || status == 304) {
       framing = Framing.NONE;
     } else if (hasTransferEncoding) {
       // Transfer-Encoding overrides Content-Length, which must then not go on (RFC 9112 §6.3).
-      dropHeader(buf, CONTENT_LENGTH);
+      head.drop(buf, CONTENT_LENGTH);
       if (chunked) {
         framing = Framing.CHUNKED;
       } else {
         framing = Framing.UNTIL_CLOSE;
-        dropHeader(buf, TRANSFER_ENCODING);
+        head.drop(buf, TRANSFER_ENCODING);
       }
     } else if (length >= 0) {
       framing = length == 0 ? Framing.NONE : Framing.LENGTH;
@@ -510,24 +336,6 @@ final class ResponseFramer {
     }
     if (framing == Framing.UNTIL_CLOSE) {
       keepAlive = false;
-    }
-  }
-
-  private void dropHeader(ByteBuf buf, byte[] lowerName) {
-    for (int l = 1; l < lines; l++) {
-      if (nameIs(buf, lineStart[l], colon[l] - lineStart[l], lowerName)) {
-        keep[l] = false;
-      }
-    }
-  }
-
-  /** Drops the headers named by the bytes [from, from + length) of {@code buf}, in any case. */
-  private void dropHeader(ByteBuf buf, int from, int length) {
-    for (int l = 1; l < lines; l++) {
-      int ls = lineStart[l];
-      if (colon[l] - ls == length && regionEqualsIgnoreCase(buf, ls, buf, from, length)) {
-        keep[l] = false;
-      }
     }
   }
 
@@ -547,15 +355,15 @@ final class ResponseFramer {
    */
   void writeHead(ByteBuf out, boolean withoutTransferEncoding) {
     if (withoutTransferEncoding) {
-      dropHeader(source, TRANSFER_ENCODING);
+      head.drop(source, TRANSFER_ENCODING);
     }
-    int s = lineStart[0];
+    int s = head.start(0);
     out.writeBytes(HTTP_11);
-    out.writeBytes(source, s + 8, lineEnd[0] - s - 8);
+    out.writeBytes(source, s + 8, head.end(0) - s - 8);
     out.writeShort(CRLF);
-    for (int l = 1; l < lines; l++) {
-      if (keep[l]) {
-        out.writeBytes(source, lineStart[l], lineEnd[l] - lineStart[l]);
+    for (int l = 1; l < head.lines(); l++) {
+      if (head.kept(l)) {
+        out.writeBytes(source, head.start(l), head.end(l) - head.start(l));
         out.writeShort(CRLF);
       }
     }
@@ -563,11 +371,11 @@ final class ResponseFramer {
 
   /** An upper bound of {@link #writeHead}'s size. */
   int headBytes() {
-    return lineEnd[lines - 1] - lineStart[0] + 2 * lines;
+    return head.bytes();
   }
 
   private static final byte[] HTTP_11 = ascii("HTTP/1.1");
-  static final short CRLF = ('\r' << 8) | '\n';
+  static final short CRLF = AsciiBytes.CRLF;
 
   // ---- what the last feed found ----
 
@@ -636,7 +444,7 @@ final class ResponseFramer {
    */
   boolean atChunkBoundary() {
     return framing == Framing.UNTIL_CLOSE
-        || (framing == Framing.CHUNKED && state == State.CHUNK_SIZE && chunkLine == 0);
+        || (framing == Framing.CHUNKED && state == State.CHUNKED && chunks.atChunkBoundary());
   }
 
   private void releasePartialHead() {
@@ -644,88 +452,5 @@ final class ResponseFramer {
       partialHead.release();
       partialHead = null;
     }
-  }
-
-  // ---- bytes ----
-
-  private static byte[] ascii(String s) {
-    return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  }
-
-  private static int skipSpace(ByteBuf buf, int i, int end) {
-    while (i < end) {
-      byte b = buf.getByte(i);
-      if (b != ' ' && b != '\t') {
-        break;
-      }
-      i++;
-    }
-    return i;
-  }
-
-  private static int trimEnd(ByteBuf buf, int start, int end) {
-    while (end > start) {
-      byte b = buf.getByte(end - 1);
-      if (b != ' ' && b != '\t') {
-        break;
-      }
-      end--;
-    }
-    return end;
-  }
-
-  private static long parseLength(ByteBuf buf, int from, int to) {
-    if (from == to || to - from > 18) {
-      throw new MalformedResponseException("bad Content-Length");
-    }
-    long v = 0;
-    for (int i = from; i < to; i++) {
-      int d = buf.getByte(i) - '0';
-      if (d < 0 || d > 9) {
-        throw new MalformedResponseException("bad Content-Length");
-      }
-      v = v * 10 + d;
-    }
-    return v;
-  }
-
-  /** Whether the comma-separated list in [from, to) ends with {@code token}. */
-  private static boolean endsWithToken(ByteBuf buf, int from, int to, byte[] token) {
-    int start = to - token.length;
-    if (start < from || !regionEqualsIgnoreCase(buf, start, token)) {
-      return false;
-    }
-    int before = trimEnd(buf, from, start);
-    return before == from || buf.getByte(before - 1) == ',';
-  }
-
-  private static boolean startsWithIgnoreCase(ByteBuf buf, int from, int to, byte[] prefix) {
-    return to - from >= prefix.length && regionEqualsIgnoreCase(buf, from, prefix);
-  }
-
-  private static boolean nameIs(ByteBuf buf, int start, int length, byte[] lowerName) {
-    return length == lowerName.length && regionEqualsIgnoreCase(buf, start, lowerName);
-  }
-
-  private static boolean regionEqualsIgnoreCase(ByteBuf buf, int start, byte[] lower) {
-    for (int k = 0; k < lower.length; k++) {
-      byte b = buf.getByte(start + k);
-      byte l = lower[k];
-      if (b != l && (l < 'a' || l > 'z' || (b | 0x20) != l)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean regionEqualsIgnoreCase(ByteBuf a, int as, ByteBuf b, int bs, int n) {
-    for (int k = 0; k < n; k++) {
-      byte x = a.getByte(as + k);
-      byte y = b.getByte(bs + k);
-      if (x != y && ((x | 0x20) != (y | 0x20) || !Character.isLetter(x))) {
-        return false;
-      }
-    }
-    return true;
   }
 }

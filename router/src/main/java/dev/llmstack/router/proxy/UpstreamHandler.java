@@ -61,7 +61,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     try {
       try {
         framer.feed(in);
-      } catch (ResponseFramer.MalformedResponseException e) {
+      } catch (MalformedHttpException e) {
         ctx.close();
         ex.onUpstreamClosed(e);
         return;

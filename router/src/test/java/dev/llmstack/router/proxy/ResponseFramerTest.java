@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmstack.router.proxy.ResponseFramer.Framing;
-import dev.llmstack.router.proxy.ResponseFramer.MalformedResponseException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -317,7 +316,7 @@ class ResponseFramerTest {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff1\r\n")) {
       framer.reset(null);
-      assertThatThrownBy(() -> feed(bad)).as(bad).isInstanceOf(MalformedResponseException.class);
+      assertThatThrownBy(() -> feed(bad)).as(bad).isInstanceOf(MalformedHttpException.class);
     }
   }
 
@@ -332,7 +331,7 @@ class ResponseFramerTest {
                 feed(line);
               }
             })
-        .isInstanceOf(MalformedResponseException.class)
+        .isInstanceOf(MalformedHttpException.class)
         .hasMessageContaining("larger than");
   }
 
