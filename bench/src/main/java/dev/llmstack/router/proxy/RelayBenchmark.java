@@ -1,10 +1,18 @@
 package dev.llmstack.router.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -28,10 +36,14 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The router's response relay on its own, away from the network and the machine's noise: an
- * engine's response, as it arrives in network reads, turned into the bytes the client gets.
+ * The router's request and response paths on their own, away from the network and the machine's
+ * noise: a client's request, as it arrives, turned into the bytes the engine gets; an engine's
+ * response, as it arrives in network reads, turned into the bytes the client gets.
  *
  * <ul>
+ *   <li>{@code nettyRequest}: the request path up to session 8 (Netty's request decoder and
+ *       aggregator, the header map cleaned and written out again); {@code framerRequest}: since
+ *       session 9 ({@link RequestFramer}, and the kept header lines copied as they came).
  *   <li>{@code netty*}: the relay up to session 7. Netty's response decoder makes HTTP objects, the
  *       hop-by-hop headers are removed from the decoded map, the router's three headers are set,
  *       and Netty's response encoder writes it all out again.
@@ -102,6 +114,30 @@ public class RelayBenchmark {
               + "x-request-id: 0b8f3b7e-6f0e-4c55-9a43-5f2c1d9e8a10\r\n")
           .getBytes(StandardCharsets.US_ASCII);
 
+  /** A request as the official openai Python client sends it: its head, then a small body. */
+  static final String REQUEST_BODY =
+      "{\"model\":\"meta-llama/Llama-3.1-8B-Instruct\",\"messages\":[{\"role\":\"user\","
+          + "\"content\":\"Say hello in one word.\"}],\"max_tokens\":16,\"stream\":false}";
+
+  static final String REQUEST =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: router:8080\r\nAccept-Encoding: gzip, deflate\r\n"
+          + "Connection: keep-alive\r\nAccept: application/json\r\nContent-Type: application/json\r\n"
+          + "User-Agent: OpenAI/Python 1.54.0\r\nX-Stainless-Lang: python\r\n"
+          + "X-Stainless-Package-Version: 1.54.0\r\nX-Stainless-OS: Linux\r\n"
+          + "X-Stainless-Arch: x64\r\nX-Stainless-Runtime: CPython\r\n"
+          + "X-Stainless-Runtime-Version: 3.12.3\r\nAuthorization: Bearer sk-local\r\n"
+          + "X-Stainless-Async: false\r\nx-stainless-retry-count: 0\r\n"
+          + "Content-Length: "
+          + REQUEST_BODY.length()
+          + "\r\n\r\n"
+          + REQUEST_BODY;
+
+  private static final String ENGINE_HOST = "10.0.0.7:8000";
+  private static final String REQUEST_ID = "0b8f3b7e-6f0e-4c55-9a43-5f2c1d9e8a10";
+
+  private byte[] request;
+  private EmbeddedChannel nettyRequestSide;
+  private EmbeddedChannel framerRequestSide;
   private byte[] json;
   private List<byte[]> sse;
   private EmbeddedChannel engineSide;
@@ -113,7 +149,12 @@ public class RelayBenchmark {
   public void setUp() {
     json = JSON_RESPONSE.getBytes(StandardCharsets.US_ASCII);
     sse = sseReads();
-    engineSide = new EmbeddedChannel(new HttpResponseDecoder(Headers.decoderConfig()));
+    request = REQUEST.getBytes(StandardCharsets.US_ASCII);
+    nettyRequestSide =
+        new EmbeddedChannel(
+            new HttpRequestDecoder(SESSION_8_DECODER), new HttpObjectAggregator(32 << 20));
+    framerRequestSide = new EmbeddedChannel(new RequestFramer(32 << 20, "x-session-id"));
+    engineSide = new EmbeddedChannel(new HttpResponseDecoder(SESSION_8_DECODER));
     clientSide = new EmbeddedChannel(new HttpResponseEncoder());
     rawClientSide = new EmbeddedChannel();
     framer = new ResponseFramer(rawClientSide.alloc());
@@ -122,9 +163,122 @@ public class RelayBenchmark {
   @TearDown(Level.Trial)
   public void tearDown() {
     framer.release();
+    nettyRequestSide.finishAndReleaseAll();
+    framerRequestSide.finishAndReleaseAll();
     engineSide.finishAndReleaseAll();
     clientSide.finishAndReleaseAll();
     rawClientSide.finishAndReleaseAll();
+  }
+
+  @Benchmark
+  public void nettyRequest(Blackhole bh) {
+    ByteBuf out = nettyUpstreamRequest();
+    bh.consume(out.readableBytes());
+    out.release();
+  }
+
+  @Benchmark
+  public void framerRequest(Blackhole bh) {
+    ByteBuf out = framerUpstreamRequest();
+    bh.consume(out.readableBytes());
+    out.release();
+  }
+
+  /**
+   * The request path up to session 8: Netty decodes the head into a header map and aggregates the
+   * body, the map is cleaned, and the request is written out for the engine from the map.
+   */
+  ByteBuf nettyUpstreamRequest() {
+    nettyRequestSide.writeInbound(nettyRequestSide.alloc().buffer().writeBytes(request));
+    FullHttpRequest req = nettyRequestSide.readInbound();
+    try {
+      HttpHeaders headers = req.headers();
+      stripHopByHop(headers);
+      headers.set(HttpHeaderNames.HOST, ENGINE_HOST);
+      if (!REQUEST_ID.equals(headers.get(ProxyExchange.REQUEST_ID_HEADER))) {
+        headers.set(ProxyExchange.REQUEST_ID_HEADER, REQUEST_ID);
+      }
+      int length = req.content().readableBytes();
+      if (headers.getInt(HttpHeaderNames.CONTENT_LENGTH, -1) != length) {
+        headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+      }
+      ByteBuf out = nettyRequestSide.alloc().ioBuffer(512 + req.uri().length() + length);
+      ByteBufUtil.writeAscii(out, req.method().asciiName());
+      out.writeByte(' ');
+      ByteBufUtil.writeAscii(out, req.uri());
+      out.writeBytes(" HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+      for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+        var e = it.next();
+        ByteBufUtil.writeAscii(out, e.getKey());
+        out.writeShort((':' << 8) | ' ');
+        ByteBufUtil.writeAscii(out, e.getValue());
+        out.writeShort(AsciiBytes.CRLF);
+      }
+      out.writeShort(AsciiBytes.CRLF);
+      return out.writeBytes(req.content(), req.content().readerIndex(), length);
+    } finally {
+      req.release();
+    }
+  }
+
+  /**
+   * The request path since session 9: {@link RequestFramer}, then one pass to the engine's copy.
+   */
+  ByteBuf framerUpstreamRequest() {
+    framerRequestSide.writeInbound(framerRequestSide.alloc().buffer().writeBytes(request));
+    ClientMessage.Request req = framerRequestSide.readInbound();
+    try {
+      return req.encode(framerRequestSide.alloc(), ENGINE_HOST, REQUEST_ID);
+    } finally {
+      req.release();
+    }
+  }
+
+  /** Netty's decoder settings of session 8: trailer maps that start small. */
+  private static final HttpDecoderConfig SESSION_8_DECODER =
+      new HttpDecoderConfig()
+          .setTrailersFactory(
+              new HttpHeadersFactory() {
+                @Override
+                public HttpHeaders newHeaders() {
+                  return DefaultHttpHeadersFactory.trailersFactory().newEmptyHeaders();
+                }
+
+                @Override
+                public HttpHeaders newEmptyHeaders() {
+                  return DefaultHttpHeadersFactory.trailersFactory().newEmptyHeaders();
+                }
+              });
+
+  /** Session 8's cleaning of a decoded header map: hop-by-hop headers, those Connection names. */
+  private static void stripHopByHop(HttpHeaders h) {
+    String connection = h.get(HttpHeaderNames.CONNECTION);
+    if (connection != null
+        && !connection.equalsIgnoreCase("keep-alive")
+        && !connection.equalsIgnoreCase("close")) {
+      for (String v : h.getAll(HttpHeaderNames.CONNECTION)) {
+        for (String token : v.split(",")) {
+          if (!token.trim().isEmpty()) {
+            h.remove(token.trim());
+          }
+        }
+      }
+    }
+    for (String name :
+        new String[] {
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "proxy-authenticate",
+          "proxy-authorization",
+          "te",
+          "trailer",
+          "transfer-encoding",
+          "upgrade",
+          "host"
+        }) {
+      h.remove(name);
+    }
   }
 
   @Benchmark
@@ -166,7 +320,7 @@ public class RelayBenchmark {
     while ((msg = engineSide.readInbound()) != null) {
       if (msg instanceof HttpResponse r) {
         boolean hasLength = r.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
-        Headers.stripHopByHop(r.headers());
+        stripHopByHop(r.headers());
         if (!hasLength) {
           HttpUtil.setTransferEncodingChunked(r, true); // as the router did: chunked on
         }

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -33,6 +35,49 @@ class RelayBenchmarkTest {
     r.release();
     assertThat(ch.finishAndReleaseAll()).isFalse();
     return read;
+  }
+
+  @Test
+  void bothRequestPathsGiveTheEngineTheSameRequest() {
+    RelayBenchmark b = new RelayBenchmark();
+    b.setUp();
+    try {
+      FullHttpRequest netty = decode(b.nettyUpstreamRequest());
+      FullHttpRequest framer = decode(b.framerUpstreamRequest());
+      try {
+        assertThat(framer.method()).isEqualTo(netty.method());
+        assertThat(framer.uri()).isEqualTo(netty.uri()).isEqualTo("/v1/chat/completions");
+        assertThat(headers(framer)).isEqualTo(headers(netty));
+        assertThat(headers(framer))
+            .containsEntry("host", "10.0.0.7:8000")
+            .containsKeys("x-request-id", "authorization", "x-stainless-lang")
+            .doesNotContainKey("connection");
+        assertThat(framer.content()).isEqualTo(netty.content());
+        assertThat(framer.content().toString(StandardCharsets.UTF_8))
+            .isEqualTo(RelayBenchmark.REQUEST_BODY);
+      } finally {
+        netty.release();
+        framer.release();
+      }
+    } finally {
+      b.tearDown();
+    }
+  }
+
+  private static FullHttpRequest decode(io.netty.buffer.ByteBuf wire) {
+    EmbeddedChannel ch =
+        new EmbeddedChannel(new HttpRequestDecoder(), new HttpObjectAggregator(1 << 20));
+    ch.writeInbound(wire);
+    FullHttpRequest r = ch.readInbound();
+    assertThat(r.decoderResult().isSuccess()).isTrue();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+    return r;
+  }
+
+  private static Map<String, String> headers(FullHttpRequest r) {
+    Map<String, String> headers = new TreeMap<>();
+    r.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
+    return headers;
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.llmstack.router.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 
 /** Comparisons and parsing on the ASCII bytes of HTTP heads, in place in a buffer. */
@@ -12,6 +13,28 @@ final class AsciiBytes {
 
   static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Writes a header line: its name with ": " ({@code nameColonSpace}), the value, CRLF. */
+  static void writeHeader(ByteBuf out, byte[] nameColonSpace, String value) {
+    out.writeBytes(nameColonSpace);
+    ByteBufUtil.writeAscii(out, value);
+    out.writeShort(CRLF);
+  }
+
+  /** Writes {@code v} >= 0 in decimal, without making a String. */
+  static void writeDecimal(ByteBuf out, int v) {
+    int digits = 1;
+    for (int x = v; x >= 10; x /= 10) {
+      digits++;
+    }
+    out.ensureWritable(digits);
+    int at = out.writerIndex() + digits;
+    for (int k = 1; k <= digits; k++) {
+      out.setByte(at - k, '0' + v % 10);
+      v /= 10;
+    }
+    out.writerIndex(at);
   }
 
   static int skipSpace(ByteBuf buf, int i, int end) {
@@ -69,6 +92,16 @@ final class AsciiBytes {
   /** Whether [start, start + length) is {@code lowerName}, in any case. */
   static boolean nameIs(ByteBuf buf, int start, int length, byte[] lowerName) {
     return length == lowerName.length && regionEqualsIgnoreCase(buf, start, lowerName);
+  }
+
+  /** Whether [start, start + bytes.length) is {@code bytes}, byte for byte. */
+  static boolean regionEquals(ByteBuf buf, int start, byte[] bytes) {
+    for (int k = 0; k < bytes.length; k++) {
+      if (buf.getByte(start + k) != bytes[k]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static boolean regionEqualsIgnoreCase(ByteBuf buf, int start, byte[] lower) {

@@ -139,14 +139,18 @@ final class HeadLines {
       }
       if (strict) {
         for (int k = ls; k < c; k++) {
-          byte b = buf.getByte(k);
-          if (b < 0 || !TOKEN[b]) {
+          if (!isToken(buf.getByte(k))) {
             throw new MalformedHttpException("a header name with a character not allowed");
           }
         }
       }
       colon[l] = c;
     }
+  }
+
+  /** Whether {@code b} may be part of a token (a header name, a method). */
+  static boolean isToken(byte b) {
+    return b >= 0 && TOKEN[b];
   }
 
   int lines() {

@@ -7,16 +7,12 @@ import dev.llmstack.router.routing.Decision;
 import dev.llmstack.router.routing.RouteRequest;
 import dev.llmstack.router.routing.RoutingPolicy;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +51,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
    */
   private final ChannelHandlerContext clientOut;
 
-  private final FullHttpRequest request;
+  private final ClientMessage.Request request;
   private boolean keepAlive; // the client's connection; false once a body must end at its close
   private final RouteRequest route;
   private final RoutingPolicy policy;
@@ -75,7 +71,6 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private String lastError;
   private HeadDeadlines deadlines; // this loop's, once armed
   private boolean released;
-  private boolean headersCleaned;
   private UsageScanner usage; // reads the engine's usage numbers as they stream by
   private ResponseFramer framer; // the current upstream connection's
   private boolean reused; // the current upstream connection came from the idle pool
@@ -105,7 +100,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       RouterHandler owner,
       ChannelHandlerContext client,
       ChannelHandlerContext clientOut,
-      FullHttpRequest request,
+      ClientMessage.Request request,
       boolean keepAlive,
       RouteRequest route,
       RoutingPolicy policy,
@@ -206,34 +201,16 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // Token counts for metrics and the access log, read from the payload as it passes.
     usage = new UsageScanner();
     UpstreamHandler handler = UpstreamHandler.of(ch);
-    if (request.protocolVersion().minorVersion() == 0) {
+    if (request.http10()) {
       payload = new PayloadRanges(usage);
       handler.exchange(this, payload);
     } else {
       handler.exchange(this, usage);
     }
     framer = handler.framer();
-    // The client's headers object goes upstream as it is, hop-by-hop headers removed once (a retry
-    // sends the same, already clean, map): copying it into a new map per request was a fifth of
-    // the router's allocation. The client's trailers are not forwarded (a Content-Length body
-    // has none).
-    HttpHeaders headers = request.headers();
-    if (!headersCleaned) {
-      Headers.stripHopByHop(headers);
-      headersCleaned = true;
-    }
-    headers.set(HttpHeaderNames.HOST, backend.hostHeader());
-    // The client's own x-request-id and Content-Length are usually right already: kept as they are.
-    if (!requestId.equals(headers.get(REQUEST_ID_HEADER))) {
-      headers.set(REQUEST_ID_HEADER, requestId);
-    }
-    // HTTP/1.1 guarantees one Content-Length value here (Netty's decoder rejects a second one).
-    int length = request.content().readableBytes();
-    if (request.protocolVersion() != io.netty.handler.codec.http.HttpVersion.HTTP_1_1
-        || headers.getInt(HttpHeaderNames.CONTENT_LENGTH, -1) != length) {
-      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
-    }
-    ByteBuf out = encode(ch.alloc(), headers);
+    // HTTP/1.1 whatever the client spoke, so the connection stays in the pool; an HTTP/1.0 client
+    // still gets what it can read (see payload).
+    ByteBuf out = request.encode(ch.alloc(), backend.hostHeader(), requestId);
     // Armed before the write: a write that fails at once retries (or fails) within it, and that
     // disarms or re-arms this deadline.
     long timeout = rc.settings().firstByteTimeoutMs();
@@ -245,50 +222,6 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     // closes it and fails this attempt over (UpstreamHandler), as a listener would.
     ch.writeAndFlush(out, ch.voidPromise());
   }
-
-  /**
-   * The request as it goes to the engine, in one buffer: its line, the cleaned headers and, up to
-   * {@link #COPY_BODY_LIMIT}, the body, which then leaves in a single send. Netty's encoder wrote
-   * the head and the aggregated body's pieces separately (a gather write of three or more pieces)
-   * and allocated for each.
-   */
-  private ByteBuf encode(ByteBufAllocator alloc, HttpHeaders headers) {
-    ByteBuf body = request.content();
-    int length = body.readableBytes();
-    String uri = request.uri();
-    boolean copyBody = length <= COPY_BODY_LIMIT;
-    // Sized for a usual head; a larger one grows the buffer rather than costing every request a
-    // second walk over the headers.
-    ByteBuf out = alloc.ioBuffer(HEAD_ESTIMATE + uri.length() + (copyBody ? length : 0));
-    // Header names and values are written back byte for byte: Netty decoded them as ISO-8859-1.
-    ByteBufUtil.writeAscii(out, request.method().asciiName());
-    out.writeByte(' ');
-    ByteBufUtil.writeAscii(out, uri);
-    out.writeByte(' ');
-    // HTTP/1.1 whatever the client spoke, so the connection stays in the pool; an HTTP/1.0
-    // client still gets what it can read (see payload).
-    out.writeBytes(HTTP_11_CRLF, 0, HTTP_11_CRLF.length);
-    for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
-      var e = it.next();
-      ByteBufUtil.writeAscii(out, e.getKey());
-      out.writeShort(COLON_SPACE);
-      ByteBufUtil.writeAscii(out, e.getValue());
-      out.writeShort(ResponseFramer.CRLF);
-    }
-    out.writeShort(ResponseFramer.CRLF);
-    if (copyBody) {
-      return out.writeBytes(body, body.readerIndex(), length);
-    }
-    return Unpooled.wrappedBuffer(out, body.retainedDuplicate());
-  }
-
-  private static final short COLON_SPACE = (':' << 8) | ' ';
-  private static final byte[] HTTP_11_CRLF = line("HTTP/1.1\r\n");
-
-  private static final int HEAD_ESTIMATE = 512;
-
-  /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
-  private static final int COPY_BODY_LIMIT = 64 * 1024;
 
   @Override
   void headTimedOut() {
@@ -434,13 +367,13 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
                     + reason.length()
                     + requestId.length());
     f.writeHead(head, dechunk);
-    header(head, ENGINE_HEADER_BYTES, backend.id());
+    AsciiBytes.writeHeader(head, ENGINE_HEADER_BYTES, backend.id());
     head.writeBytes(ROUTE_HEADER_BYTES);
     ByteBufUtil.writeAscii(head, policy.name());
     head.writeByte(';');
     ByteBufUtil.writeAscii(head, reason);
     head.writeShort(ResponseFramer.CRLF);
-    header(head, REQUEST_ID_HEADER_BYTES, requestId);
+    AsciiBytes.writeHeader(head, REQUEST_ID_HEADER_BYTES, requestId);
     if (framing == ResponseFramer.Framing.UNTIL_CLOSE && !dechunk) {
       head.writeBytes(CHUNKED_LINE); // the body ends at the engine's close; the client's, chunked
     }
@@ -450,12 +383,6 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     head.writeShort(ResponseFramer.CRLF);
     state = State.RELAYING;
     return head;
-  }
-
-  private static void header(ByteBuf out, byte[] nameColonSpace, String value) {
-    out.writeBytes(nameColonSpace);
-    ByteBufUtil.writeAscii(out, value);
-    out.writeShort(ResponseFramer.CRLF);
   }
 
   private static byte[] line(String s) {

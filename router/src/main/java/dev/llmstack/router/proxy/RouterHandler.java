@@ -15,16 +15,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -34,7 +31,7 @@ import java.util.UUID;
  * One client connection: routes each request to the proxy, the model list, health, metrics or
  * admin.
  */
-final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
   static final String POLICY_OVERRIDE_HEADER = "x-llmstack-policy";
   static final String ENGINE_OVERRIDE_HEADER = "x-llmstack-engine";
@@ -68,25 +65,62 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
    */
   private boolean busy;
 
-  private java.util.ArrayDeque<FullHttpRequest> waiting;
+  private java.util.ArrayDeque<ClientMessage> waiting;
 
   /** The request being answered asked to close the connection: nothing after it is answered. */
   private boolean lastRequest;
 
   @Override
-  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ClientMessage m)) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+      return;
+    }
     if (lastRequest) {
-      return; // pipelined behind "Connection: close" (RFC 9112 §9.6): dropped
+      discard(m); // pipelined behind "Connection: close" (RFC 9112 §9.6): dropped
+      return;
     }
     if (busy) {
       if (waiting == null) {
         waiting = new java.util.ArrayDeque<>(2);
       }
-      waiting.add(req.retain());
+      waiting.add(m);
       ctx.channel().config().setAutoRead(false); // read on once the queue is served
       return;
     }
-    handle(ctx, req);
+    dispatch(ctx, m);
+  }
+
+  private void dispatch(ChannelHandlerContext ctx, ClientMessage m) {
+    switch (m) {
+      case ClientMessage.Request r -> {
+        boolean handedOver = false;
+        try {
+          handedOver = handle(ctx, r);
+        } finally {
+          if (!handedOver) {
+            r.release();
+          }
+        }
+      }
+      case ClientMessage.ContinueExpected c ->
+          rawOut.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE), rawOut.voidPromise());
+      case ClientMessage.Refused f -> {
+        lastRequest = true;
+        answeringHead = false;
+        server.observer().rejected(f.error().status());
+        sendError(ctx, false, f.error(), null);
+      }
+    }
+  }
+
+  private static final byte[] CONTINUE =
+      "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  private static void discard(ClientMessage m) {
+    if (m instanceof ClientMessage.Request r) {
+      r.release();
+    }
   }
 
   /**
@@ -103,12 +137,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     while (!busy && !lastRequest && !waiting.isEmpty()) {
-      FullHttpRequest next = waiting.poll();
-      try {
-        handle(ctx, next);
-      } finally {
-        next.release();
-      }
+      dispatch(ctx, waiting.poll());
     }
     if (lastRequest) {
       releaseWaiting();
@@ -119,7 +148,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private void releaseWaiting() {
     if (waiting != null) {
-      waiting.forEach(FullHttpRequest::release);
+      waiting.forEach(RouterHandler::discard);
       waiting.clear();
     }
   }
@@ -129,17 +158,14 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     releaseWaiting();
   }
 
-  private void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+  /** Answers or proxies {@code req}; returns whether an exchange took it over (and frees it). */
+  private boolean handle(ChannelHandlerContext ctx, ClientMessage.Request req) {
     answeringHead = req.method() == HttpMethod.HEAD;
-    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    boolean keepAlive = req.keepAlive();
     lastRequest = !keepAlive;
-    String requestId = req.headers().get(ProxyExchange.REQUEST_ID_HEADER);
+    String requestId = req.requestId();
     if (requestId == null || requestId.isEmpty() || requestId.length() > 128) {
       requestId = newRequestId();
-    }
-    if (!req.decoderResult().isSuccess()) {
-      sendError(ctx, false, OpenAiError.badRequest("Malformed HTTP request."), requestId);
-      return;
     }
     String uri = req.uri();
     int q = uri.indexOf('?');
@@ -153,6 +179,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 new OpenAiError(405, "MethodNotAllowed", "Use POST for " + path + ".", null));
           }
           proxy(ctx, req, keepAlive, requestId);
+          return true;
         }
         case "/v1/models" -> sendJson(ctx, keepAlive, HttpResponseStatus.OK, models());
         case "/health" -> health(ctx, keepAlive);
@@ -161,7 +188,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           if (server.dashboard() != null && dev.llmstack.router.ui.DashboardHandler.handles(path)) {
             dashboard(ctx, keepAlive, m, path);
           } else if (path.equals("/admin/engines") || path.startsWith("/admin/engines/")) {
-            AdminApi.Reply r = server.admin().handle(m, path, req.content(), uri);
+            AdminApi.Reply r = server.admin().handle(m, path, req.body(), uri);
             sendJson(ctx, keepAlive, HttpResponseStatus.valueOf(r.status()), r.json());
           } else {
             throw new OpenAiException(
@@ -173,11 +200,16 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       server.observer().rejected(e.error().status());
       sendError(ctx, keepAlive, e.error(), requestId);
     }
+    return false;
   }
 
+  /**
+   * Routes {@code req} and starts its exchange, which owns it from then on; throws an
+   * OpenAiException (the request still the caller's) when it cannot be routed.
+   */
   private void proxy(
-      ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, String requestId) {
-    RequestFields f = RequestFields.read(req.content());
+      ChannelHandlerContext ctx, ClientMessage.Request req, boolean keepAlive, String requestId) {
+    RequestFields f = RequestFields.read(req.body());
     String model = f.model();
     if (model == null) {
       var models = server.registry().models();
@@ -191,7 +223,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       throw new OpenAiException(OpenAiError.modelNotFound(model));
     }
     RoutingPolicy policy = server.defaultPolicy();
-    String override = req.headers().get(POLICY_OVERRIDE_HEADER);
+    String override = req.policyOverride();
     if (override != null) {
       policy = server.policies().get(override);
       if (policy == null) {
@@ -201,7 +233,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 POLICY_OVERRIDE_HEADER));
       }
     }
-    String engine = req.headers().get(ENGINE_OVERRIDE_HEADER);
+    String engine = req.engineOverride();
     if (engine != null) {
       Backend b = server.registry().get(engine);
       if (b == null) {
@@ -209,11 +241,10 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             OpenAiError.badRequest("Unknown engine '" + engine + "'.", ENGINE_OVERRIDE_HEADER));
       }
     }
-    String session = req.headers().get(server.settings().sessionHeader());
+    String session = req.session();
     if (session == null) {
       session = f.user();
     }
-    req.retain();
     busy = true; // until the exchange ends (ProxyExchange calls responded)
     RouteRequest route = new RouteRequest(model, session, f.stream());
     if (policy instanceof dev.llmstack.router.routing.CacheAwarePolicy) {
@@ -232,8 +263,8 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                   String base = server.registry().baseModelOf(m);
                   var keys =
                       base == null
-                          ? ca.keys().compute(m, req.content(), chat)
-                          : ca.keys().compute(base, m, req.content(), chat);
+                          ? ca.keys().compute(m, req.body(), chat)
+                          : ca.keys().compute(base, m, req.body(), chat);
                   server
                       .metrics()
                       .promptKeys(
@@ -261,7 +292,7 @@ final class RouterHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private void start(
       ChannelHandlerContext ctx,
-      FullHttpRequest req,
+      ClientMessage.Request req,
       boolean keepAlive,
       RouteRequest route,
       RoutingPolicy policy,

@@ -1,6 +1,5 @@
 package dev.llmstack.router.proxy;
 
-import dev.llmstack.protocol.openai.OpenAiError;
 import dev.llmstack.router.RouterSettings;
 import dev.llmstack.router.admin.AdminApi;
 import dev.llmstack.router.backend.BackendRegistry;
@@ -8,10 +7,7 @@ import dev.llmstack.router.routing.Policies;
 import dev.llmstack.router.routing.RoutingPolicy;
 import dev.llmstack.router.stats.RouterMetrics;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -27,16 +23,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -160,13 +147,12 @@ public final class RouterServer implements RouterContext, AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    // A decoder and an encoder, not HttpServerCodec: proxied responses go out as
-                    // raw bytes past the encoder (ProxyExchange), and the codec would pair each
-                    // request it decoded with a response it encoded, queueing forever.
+                    // Requests are read from bytes (RequestFramer). Proxied responses go out as
+                    // raw bytes past the encoder (ProxyExchange); the router's own answers are
+                    // Netty responses, which the encoder writes.
                     ch.pipeline()
-                        .addLast(new HttpRequestDecoder(Headers.decoderConfig()))
+                        .addLast(new RequestFramer(maxBodyBytes, settings.sessionHeader()))
                         .addLast(new HttpResponseEncoder())
-                        .addLast(new BodyLimit(maxBodyBytes))
                         .addLast(new RouterHandler(RouterServer.this));
                   }
                 });
@@ -281,56 +267,5 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   @Override
   public void close() {
     close(0);
-  }
-
-  /** Aggregates request bodies up to the limit; a larger body gets an OpenAI-style 413. */
-  private static final class BodyLimit extends HttpObjectAggregator {
-    BodyLimit(int max) {
-      super(max);
-    }
-
-    @Override
-    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-      FullHttpResponse resp = tooLarge();
-      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    /**
-     * A client that sends {@code Expect: 100-continue} before an oversized body gets the same 413
-     * as one that sends the body, not Netty's empty one. The connection stays: the aggregator skips
-     * a body the client sends anyway.
-     */
-    @Override
-    protected Object newContinueResponse(
-        HttpMessage start, int maxContentLength, io.netty.channel.ChannelPipeline pipeline) {
-      Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
-      if (answer instanceof FullHttpResponse r
-          && r.status().code() == HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code()) {
-        r.release();
-        return tooLarge();
-      }
-      return answer;
-    }
-
-    private FullHttpResponse tooLarge() {
-      OpenAiError e =
-          new OpenAiError(
-              413,
-              "RequestTooLargeError",
-              "The request body is larger than the router's limit of "
-                  + maxContentLength()
-                  + " bytes.",
-              null);
-      FullHttpResponse resp =
-          new DefaultFullHttpResponse(
-              HttpVersion.HTTP_1_1,
-              HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-              Unpooled.wrappedBuffer(e.toJson()));
-      resp.headers()
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-          .setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
-      return resp;
-    }
   }
 }

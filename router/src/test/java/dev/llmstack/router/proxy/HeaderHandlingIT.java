@@ -240,7 +240,7 @@ class HeaderHandlingIT {
   }
 
   @Test
-  void anHttp10RequestWithTwoContentLengthsReachesTheEngineWithOne() throws Exception {
+  void twoEqualContentLengthsReachTheEngineAsOneAndConflictingOnesAreRefused() throws Exception {
     Router r = router(a);
     int n = BODY.getBytes(StandardCharsets.UTF_8).length;
     try (Socket s = connect(r)) {
@@ -249,7 +249,7 @@ class HeaderHandlingIT {
           "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Length: "
               + n
               + "\r\nContent-Length: "
-              + (n + 5)
+              + n
               + "\r\nx-test-mode: length\r\n\r\n"
               + BODY);
       Reply reply = Reply.read(s.getInputStream());
@@ -258,6 +258,46 @@ class HeaderHandlingIT {
       assertThat(seen.all("content-length")).containsExactly(Integer.toString(n));
       assertThat(seen.body()).isEqualTo(BODY);
     }
+    // Two lengths that differ leave the body's end unknown: a request an intermediary could read
+    // differently from the engine (RFC 9112 §6.3). Refused, and the connection ends.
+    try (Socket s = connect(r)) {
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
+              + n
+              + "\r\nContent-Length: "
+              + (n + 5)
+              + "\r\nx-test-mode: length\r\n\r\n"
+              + BODY
+              + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(400);
+      assertThat(reply.body()).contains("\"error\"").contains("Content-Length");
+      assertThat(reply.all("connection")).containsExactly("close");
+      assertThat(s.getInputStream().read()).as("nothing after it is answered").isEqualTo(-1);
+    }
+    assertThat(a.seen).as("the refused request never reached the engine").isEmpty();
+  }
+
+  @Test
+  void aRequestSmuggledBehindTransferEncodingAndContentLengthIsRefused() throws Exception {
+    Router r = router(a);
+    try (Socket s = connect(r)) {
+      // The classic CL.TE desync: a front end that trusts Content-Length forwards the whole, an
+      // engine that trusts Transfer-Encoding would read a second request from the body.
+      String smuggled = "0\r\n\r\nPOST /v1/completions HTTP/1.1\r\nHost: x\r\n\r\n";
+      send(
+          s,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
+              + smuggled.length()
+              + "\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + smuggled);
+      Reply reply = Reply.read(s.getInputStream());
+      assertThat(reply.status()).isEqualTo(400);
+      assertThat(reply.body()).contains("Transfer-Encoding");
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(a.seen).isEmpty();
   }
 
   @Test
