@@ -5,14 +5,13 @@ import static dev.llmstack.router.proxy.AsciiBytes.skipSpace;
 import static dev.llmstack.router.proxy.AsciiBytes.trimEnd;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
 import java.util.Arrays;
 
 /**
- * The lines of one HTTP/1.x head, found in place in a buffer: line 0 is the start line (request or
- * status line), the others header lines, each with where its name ends and whether it is passed on.
- * Reused from message to message by its framer ({@link RequestFramer}, {@link ResponseFramer});
- * positions are valid while the buffer is.
+ * The lines of one HTTP/1.x head, copied out of a buffer into an array: line 0 is the start line
+ * (request or status line), the others header lines, each with where its name ends and whether it
+ * is passed on. Reused from message to message by its framer ({@link RequestFramer}, {@link
+ * ResponseFramer}); what it holds is valid until the next {@link #find}.
  */
 final class HeadLines {
 
@@ -23,10 +22,6 @@ final class HeadLines {
 
   private static final byte[] CLOSE_TOKEN = AsciiBytes.ascii("close");
   private static final byte[] KEEP_ALIVE_TOKEN = AsciiBytes.ascii("keep-alive");
-
-  /** Stops at a control character other than HTAB (CR and LF included), and at DEL. */
-  private static final ByteProcessor FIND_CONTROL =
-      b -> ((b & 0xff) >= 0x20 && b != 0x7f) || b == '\t';
 
   /** RFC 9110 §5.6.2 tchar: the bytes a header name may have. */
   private static final boolean[] TOKEN = new boolean[128];
@@ -44,6 +39,19 @@ final class HeadLines {
     }
   }
 
+  /** Bytes a head line may hold (RFC 9110 §5.5): not a control character other than HTAB. */
+  private static final boolean[] LINE_BYTE = new boolean[256];
+
+  static {
+    for (int b = 0x20; b < 256; b++) {
+      LINE_BYTE[b] = b != 0x7f;
+    }
+    LINE_BYTE['\t'] = true;
+  }
+
+  /** The head's bytes, copied out of the buffer; every position here is an index into it. */
+  private byte[] bytes = new byte[1024];
+
   private int[] start = new int[16];
   private int[] end = new int[16];
   private int[] colon = new int[16];
@@ -51,33 +59,57 @@ final class HeadLines {
   private int lines;
 
   /**
-   * Finds the head that starts at {@code from}: returns where its body starts (after the empty
-   * line), or -1 if the head is not complete before {@code to}. Empty lines before the start line
-   * are skipped (RFC 9112 §2.2); a line may end with CRLF or a bare LF. With {@code strict} (a
-   * client's request), a control character other than HTAB, or a CR not followed by LF, is an error
-   * (RFC 9110 §5.5, RFC 9112 §2.2); an engine's response is only split at LF.
+   * Finds the head that starts at {@code from} in {@code buf}: returns its length (where its body
+   * starts, relative to {@code from}), or -1 if the head is not complete before {@code to}. The
+   * head's bytes are then in {@link #bytes()} from index 0, and every position this class gives is
+   * an index there. Empty lines before the start line are skipped (RFC 9112 §2.2); a line may end
+   * with CRLF or a bare LF. With {@code strict} (a client's request), a control character other
+   * than HTAB, or a CR not followed by LF, is an error (RFC 9110 §5.5, RFC 9112 §2.2); an engine's
+   * response is only split at LF.
    *
    * @throws MalformedHttpException for a forbidden byte ({@code strict} only)
    */
   int find(ByteBuf buf, int from, int to, boolean strict) {
+    // Copied a piece at a time: a read may carry a large body behind a small head.
+    int n = to - from;
+    int have = 0;
+    int want = Math.min(n, 1024);
+    while (true) {
+      if (bytes.length < want) {
+        bytes = Arrays.copyOf(bytes, Math.max(want, bytes.length * 2));
+      }
+      buf.getBytes(from + have, bytes, have, want - have);
+      have = want;
+      int length = scan(have, strict);
+      if (length >= 0 || have == n) {
+        return length;
+      }
+      want = (int) Math.min(n, 4L * have);
+    }
+  }
+
+  private int scan(int to, boolean strict) {
+    byte[] a = bytes;
     lines = 0;
-    int i = from;
+    int i = 0;
     while (true) {
       int lf;
       int lineEnd;
       if (strict) {
-        int c = buf.forEachByte(i, to - i, FIND_CONTROL);
-        if (c < 0) {
+        int c = i;
+        while (c < to && LINE_BYTE[a[c] & 0xff]) {
+          c++;
+        }
+        if (c == to) {
           return -1;
         }
-        byte b = buf.getByte(c);
-        if (b == '\n') {
+        if (a[c] == '\n') {
           lf = c;
-        } else if (b == '\r') {
+        } else if (a[c] == '\r') {
           if (c + 1 == to) {
             return -1;
           }
-          if (buf.getByte(c + 1) != '\n') {
+          if (a[c + 1] != '\n') {
             throw new MalformedHttpException("a CR not followed by LF");
           }
           lf = c + 1;
@@ -86,11 +118,11 @@ final class HeadLines {
         }
         lineEnd = c;
       } else {
-        lf = buf.indexOf(i, to, (byte) '\n');
+        lf = AsciiBytes.indexOf(a, i, to, (byte) '\n');
         if (lf < 0) {
           return -1;
         }
-        lineEnd = lf > i && buf.getByte(lf - 1) == '\r' ? lf - 1 : lf;
+        lineEnd = lf > i && a[lf - 1] == '\r' ? lf - 1 : lf;
       }
       if (lineEnd == i) {
         if (lines > 0) {
@@ -122,27 +154,38 @@ final class HeadLines {
    * name, no whitespace before the colon (RFC 9112 §5.1); with {@code strict}, a name of token
    * characters only.
    */
-  void splitHeaders(ByteBuf buf, boolean strict) {
+  void splitHeaders(boolean strict) {
+    byte[] a = bytes;
     for (int l = 1; l < lines; l++) {
       int ls = start[l];
-      byte first = buf.getByte(ls);
-      if (first == ' ' || first == '\t') {
+      if (a[ls] == ' ' || a[ls] == '\t') {
         throw new MalformedHttpException("a folded header line");
       }
-      int c = buf.indexOf(ls, end[l], (byte) ':');
+      int c;
+      if (strict) {
+        // One pass over the name: token characters up to the colon.
+        c = ls;
+        int e = end[l];
+        while (c < e && isToken(a[c])) {
+          c++;
+        }
+        if (c < e && a[c] != ':') {
+          throw new MalformedHttpException(
+              a[c] == ' ' || a[c] == '\t'
+                  ? "whitespace before a header's colon"
+                  : "a header name with a character not allowed");
+        }
+        if (c == e) {
+          c = -1;
+        }
+      } else {
+        c = AsciiBytes.indexOf(a, ls, end[l], (byte) ':');
+      }
       if (c <= ls) {
         throw new MalformedHttpException("a header line without a name");
       }
-      byte beforeColon = buf.getByte(c - 1);
-      if (beforeColon == ' ' || beforeColon == '\t') {
+      if (a[c - 1] == ' ' || a[c - 1] == '\t') {
         throw new MalformedHttpException("whitespace before a header's colon");
-      }
-      if (strict) {
-        for (int k = ls; k < c; k++) {
-          if (!isToken(buf.getByte(k))) {
-            throw new MalformedHttpException("a header name with a character not allowed");
-          }
-        }
       }
       colon[l] = c;
     }
@@ -151,6 +194,11 @@ final class HeadLines {
   /** Whether {@code b} may be part of a token (a header name, a method). */
   static boolean isToken(byte b) {
     return b >= 0 && TOKEN[b];
+  }
+
+  /** The bytes of the head last found. */
+  byte[] bytes() {
+    return bytes;
   }
 
   int lines() {
@@ -165,23 +213,27 @@ final class HeadLines {
     return end[line];
   }
 
-  /** Whether header line {@code line} is named {@code lowerName}, in any case. */
-  boolean nameIs(ByteBuf buf, int line, byte[] lowerName) {
-    return AsciiBytes.nameIs(buf, start[line], colon[line] - start[line], lowerName);
+  int nameStart(int line) {
+    return start[line];
   }
 
   int nameLength(int line) {
     return colon[line] - start[line];
   }
 
+  /** Whether header line {@code line} is named {@code lowerName}, in any case. */
+  boolean nameIs(int line, byte[] lowerName) {
+    return AsciiBytes.nameIs(bytes, start[line], colon[line] - start[line], lowerName);
+  }
+
   /** Where header line {@code line}'s value starts, leading whitespace skipped. */
-  int valueStart(ByteBuf buf, int line) {
-    return skipSpace(buf, colon[line] + 1, end[line]);
+  int valueStart(int line) {
+    return skipSpace(bytes, colon[line] + 1, end[line]);
   }
 
   /** Where the value of header line {@code line} that starts at {@code from} ends, trimmed. */
-  int valueEnd(ByteBuf buf, int line, int from) {
-    return trimEnd(buf, from, end[line]);
+  int valueEnd(int line, int from) {
+    return trimEnd(bytes, from, end[line]);
   }
 
   boolean kept(int line) {
@@ -193,19 +245,19 @@ final class HeadLines {
   }
 
   /** Leaves out every header named {@code lowerName}. */
-  void drop(ByteBuf buf, byte[] lowerName) {
+  void drop(byte[] lowerName) {
     for (int l = 1; l < lines; l++) {
-      if (nameIs(buf, l, lowerName)) {
+      if (nameIs(l, lowerName)) {
         keep[l] = false;
       }
     }
   }
 
-  /** Leaves out the headers named by the bytes [from, from + length) of {@code buf}, any case. */
-  private void drop(ByteBuf buf, int from, int length) {
+  /** Leaves out the headers named by the bytes [from, from + length), in any case. */
+  private void drop(int from, int length) {
     for (int l = 1; l < lines; l++) {
       int ls = start[l];
-      if (colon[l] - ls == length && regionEqualsIgnoreCase(buf, ls, buf, from, length)) {
+      if (colon[l] - ls == length && regionEqualsIgnoreCase(bytes, ls, from, length)) {
         keep[l] = false;
       }
     }
@@ -216,19 +268,20 @@ final class HeadLines {
    * for those options, and leaves out every header the other options name, as they belong to this
    * hop (RFC 9110 §7.6.1).
    */
-  int connectionTokens(ByteBuf buf, int vs, int ve) {
+  int connectionTokens(int vs, int ve) {
+    byte[] a = bytes;
     int found = 0;
     for (int t = vs; t < ve; ) {
-      int comma = buf.indexOf(t, ve, (byte) ',');
+      int comma = AsciiBytes.indexOf(a, t, ve, (byte) ',');
       int te = comma < 0 ? ve : comma;
-      int ts = skipSpace(buf, t, te);
-      int tEnd = trimEnd(buf, ts, te);
-      if (AsciiBytes.nameIs(buf, ts, tEnd - ts, CLOSE_TOKEN)) {
+      int ts = skipSpace(a, t, te);
+      int tEnd = trimEnd(a, ts, te);
+      if (AsciiBytes.nameIs(a, ts, tEnd - ts, CLOSE_TOKEN)) {
         found |= CLOSE;
-      } else if (AsciiBytes.nameIs(buf, ts, tEnd - ts, KEEP_ALIVE_TOKEN)) {
+      } else if (AsciiBytes.nameIs(a, ts, tEnd - ts, KEEP_ALIVE_TOKEN)) {
         found |= KEEP_ALIVE;
       } else if (tEnd > ts) {
-        drop(buf, ts, tEnd - ts);
+        drop(ts, tEnd - ts);
       }
       t = te + 1;
     }
@@ -239,7 +292,12 @@ final class HeadLines {
    * An upper bound of the bytes the kept lines take with CRLF endings, start line included (its
    * line ending counted too).
    */
-  int bytes() {
+  int bytesWithCrlf() {
     return end[lines - 1] - start[0] + 2 * lines;
+  }
+
+  /** Writes header line {@code line} as it came, without its line ending. */
+  void writeLine(ByteBuf out, int line) {
+    out.writeBytes(bytes, start[line], end[line] - start[line]);
   }
 }

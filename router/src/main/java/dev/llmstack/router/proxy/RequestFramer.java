@@ -49,25 +49,62 @@ final class RequestFramer extends ByteToMessageDecoder {
   private static final byte[] POLICY_OVERRIDE = ascii(RouterHandler.POLICY_OVERRIDE_HEADER);
   private static final byte[] ENGINE_OVERRIDE = ascii(RouterHandler.ENGINE_OVERRIDE_HEADER);
 
+  // What the router does with a header, by name (kind).
+  private static final int OTHER = 0;
+  private static final int DROPPED = 1;
+  private static final int CONTENT_LENGTH_HEADER = 2;
+  private static final int TRANSFER_ENCODING_HEADER = 3;
+  private static final int CONNECTION_HEADER = 4;
+  private static final int HOST_HEADER = 5;
+  private static final int EXPECT_HEADER = 6;
+  private static final int REQUEST_ID_HEADER = 7;
+  private static final int POLICY_HEADER = 8;
+  private static final int ENGINE_HEADER = 9;
+  private static final int SESSION_HEADER = 10;
+
+  private static final byte[] TE = ascii("te");
+  private static final byte[] TRAILER = ascii("trailer");
+  private static final byte[] UPGRADE = ascii("upgrade");
+  private static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
+  private static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
+  private static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
+
   /**
-   * Never forwarded as they came: hop-by-hop headers (RFC 9110 §7.6.1), and those the router writes
-   * itself for the engine (Host, Content-Length, x-request-id) or has answered (Expect).
+   * What the header named [s, s + length) is to the router. Picked by the name's length first, so a
+   * header the router does not read costs about one comparison. Hop-by-hop headers (RFC 9110
+   * §7.6.1) and those the router writes itself for the engine (Host, Content-Length, x-request-id)
+   * or has answered (Expect) are never forwarded as they came.
    */
-  private static final byte[][] DROPPED = {
-    CONNECTION,
-    ResponseFramer.KEEP_ALIVE,
-    ascii("proxy-connection"),
-    ascii("proxy-authenticate"),
-    ascii("proxy-authorization"),
-    ascii("te"),
-    ascii("trailer"),
-    TRANSFER_ENCODING,
-    ascii("upgrade"),
-    HOST,
-    CONTENT_LENGTH,
-    EXPECT,
-    REQUEST_ID
-  };
+  private int kind(byte[] a, int s, int length) {
+    int kind =
+        switch (length) {
+          case 2 -> nameIs(a, s, length, TE) ? DROPPED : OTHER;
+          case 4 -> nameIs(a, s, length, HOST) ? HOST_HEADER : OTHER;
+          case 6 -> nameIs(a, s, length, EXPECT) ? EXPECT_HEADER : OTHER;
+          case 7 ->
+              nameIs(a, s, length, TRAILER) || nameIs(a, s, length, UPGRADE) ? DROPPED : OTHER;
+          case 10 ->
+              nameIs(a, s, length, CONNECTION)
+                  ? CONNECTION_HEADER
+                  : nameIs(a, s, length, ResponseFramer.KEEP_ALIVE) ? DROPPED : OTHER;
+          case 12 -> nameIs(a, s, length, REQUEST_ID) ? REQUEST_ID_HEADER : OTHER;
+          case 14 -> nameIs(a, s, length, CONTENT_LENGTH) ? CONTENT_LENGTH_HEADER : OTHER;
+          case 16 -> nameIs(a, s, length, PROXY_CONNECTION) ? DROPPED : OTHER;
+          case 17 ->
+              nameIs(a, s, length, TRANSFER_ENCODING)
+                  ? TRANSFER_ENCODING_HEADER
+                  : nameIs(a, s, length, POLICY_OVERRIDE)
+                      ? POLICY_HEADER
+                      : nameIs(a, s, length, ENGINE_OVERRIDE) ? ENGINE_HEADER : OTHER;
+          case 18 -> nameIs(a, s, length, PROXY_AUTHENTICATE) ? DROPPED : OTHER;
+          case 19 -> nameIs(a, s, length, PROXY_AUTHORIZATION) ? DROPPED : OTHER;
+          default -> OTHER;
+        };
+    if (kind == OTHER && nameIs(a, s, length, sessionHeader)) {
+      return SESSION_HEADER;
+    }
+    return kind;
+  }
 
   private enum State {
     HEAD,
@@ -136,8 +173,8 @@ final class RequestFramer extends ByteToMessageDecoder {
       checkHeadSize(to - from);
       return;
     }
-    int bodyStart = lines.find(in, from, Math.min(to, from + MAX_HEAD_BYTES), true);
-    if (bodyStart < 0) {
+    int headLength = lines.find(in, from, Math.min(to, from + MAX_HEAD_BYTES), true);
+    if (headLength < 0) {
       scanned = to - from + 1;
       checkHeadSize(to - from);
       return;
@@ -146,8 +183,8 @@ final class RequestFramer extends ByteToMessageDecoder {
     if (lines.end(0) - lines.start(0) > MAX_REQUEST_LINE) {
       throw tooLongLine();
     }
-    interpret(in, from);
-    head = in.readRetainedSlice(bodyStart - from);
+    interpret(lines.bytes());
+    head = in.readRetainedSlice(headLength);
     boolean expectContinue = this.expectContinue;
     if (chunked) {
       chunkedBody = Unpooled.EMPTY_BUFFER;
@@ -183,12 +220,10 @@ final class RequestFramer extends ByteToMessageDecoder {
   private boolean chunked;
   private boolean expectContinue;
 
-  /**
-   * Reads the head's request line and headers; {@code base} is where the head starts in {@code in}.
-   */
-  private void interpret(ByteBuf in, int base) {
+  /** Reads the request line and headers of the head in {@code in} (as {@link #lines} found it). */
+  private void interpret(byte[] in) {
     readRequestLine(in);
-    lines.splitHeaders(in, true);
+    lines.splitHeaders(true);
     long length = -1;
     int transferEncodings = 0;
     boolean finalChunked = false;
@@ -203,42 +238,44 @@ final class RequestFramer extends ByteToMessageDecoder {
     session = null;
     int kept = 0;
     for (int l = 1; l < lines.lines(); l++) {
-      int vs = lines.valueStart(in, l);
-      int ve = lines.valueEnd(in, l, vs);
-      if (lines.nameIs(in, l, CONTENT_LENGTH)) {
-        long v = parseLength(in, vs, ve);
-        if (length >= 0 && v != length) {
-          throw new MalformedHttpException("conflicting Content-Length values");
-        }
-        length = v;
-      } else if (lines.nameIs(in, l, TRANSFER_ENCODING)) {
-        transferEncodings++;
-        finalChunked = endsWithToken(in, vs, ve, CHUNKED);
-        onlyChunked &= nameIs(in, vs, ve - vs, CHUNKED);
-      } else if (lines.nameIs(in, l, CONNECTION)) {
-        connection |= lines.connectionTokens(in, vs, ve);
-      } else if (lines.nameIs(in, l, HOST)) {
-        hosts++;
-      } else if (lines.nameIs(in, l, EXPECT)) {
-        if (nameIs(in, vs, ve - vs, CONTINUE_100)) {
-          expectContinue = true;
-        } else {
-          otherExpectation = true;
-        }
-      } else if (lines.nameIs(in, l, REQUEST_ID)) {
-        requestId = requestId != null ? requestId : value(in, vs, ve);
-      } else if (lines.nameIs(in, l, POLICY_OVERRIDE)) {
-        policyOverride = policyOverride != null ? policyOverride : value(in, vs, ve);
-      } else if (lines.nameIs(in, l, ENGINE_OVERRIDE)) {
-        engineOverride = engineOverride != null ? engineOverride : value(in, vs, ve);
-      } else if (lines.nameIs(in, l, sessionHeader)) {
-        session = session != null ? session : value(in, vs, ve);
+      int kind = kind(in, lines.nameStart(l), lines.nameLength(l));
+      if (kind == OTHER) {
+        continue; // an end-to-end header the router does not read: forwarded
       }
-      for (byte[] dropped : DROPPED) {
-        if (lines.nameIs(in, l, dropped)) {
-          lines.drop(l);
-          break;
+      int vs = lines.valueStart(l);
+      int ve = lines.valueEnd(l, vs);
+      switch (kind) {
+        case CONTENT_LENGTH_HEADER -> {
+          long v = parseLength(in, vs, ve);
+          if (length >= 0 && v != length) {
+            throw new MalformedHttpException("conflicting Content-Length values");
+          }
+          length = v;
         }
+        case TRANSFER_ENCODING_HEADER -> {
+          transferEncodings++;
+          finalChunked = endsWithToken(in, vs, ve, CHUNKED);
+          onlyChunked &= nameIs(in, vs, ve - vs, CHUNKED);
+        }
+        case CONNECTION_HEADER -> connection |= lines.connectionTokens(vs, ve);
+        case HOST_HEADER -> hosts++;
+        case EXPECT_HEADER -> {
+          if (nameIs(in, vs, ve - vs, CONTINUE_100)) {
+            expectContinue = true;
+          } else {
+            otherExpectation = true;
+          }
+        }
+        case REQUEST_ID_HEADER -> requestId = requestId != null ? requestId : value(in, vs, ve);
+        case POLICY_HEADER ->
+            policyOverride = policyOverride != null ? policyOverride : value(in, vs, ve);
+        case ENGINE_HEADER ->
+            engineOverride = engineOverride != null ? engineOverride : value(in, vs, ve);
+        case SESSION_HEADER -> session = session != null ? session : value(in, vs, ve);
+        default -> {}
+      }
+      if (kind != SESSION_HEADER && kind != POLICY_HEADER && kind != ENGINE_HEADER) {
+        lines.drop(l); // hop-by-hop, or written by the router itself
       }
     }
     if (http10) {
@@ -290,11 +327,11 @@ final class RequestFramer extends ByteToMessageDecoder {
         throw tooLargeBody();
       }
     }
-    forward = forwardRanges(in, base);
+    forward = forwardRanges(in);
   }
 
-  /** The kept header lines as ranges relative to the head's start, adjacent lines merged. */
-  private int[] forwardRanges(ByteBuf in, int base) {
+  /** The kept header lines as ranges of the head, adjacent lines merged. */
+  private int[] forwardRanges(byte[] in) {
     int runs = 0;
     int[] r = new int[2 * Math.max(1, lines.lines() - 1)];
     int prevEnd = -1;
@@ -304,11 +341,11 @@ final class RequestFramer extends ByteToMessageDecoder {
         continue;
       }
       int s = lines.start(l);
-      if (prevEnd >= 0 && s == prevEnd + 2 && in.getByte(prevEnd) == '\r') {
-        r[runs - 1] = lines.end(l) - base; // follows the previous kept line after its CRLF
+      if (prevEnd >= 0 && s == prevEnd + 2 && in[prevEnd] == '\r') {
+        r[runs - 1] = lines.end(l); // follows the previous kept line after its CRLF
       } else {
-        r[runs++] = s - base;
-        r[runs++] = lines.end(l) - base;
+        r[runs++] = s;
+        r[runs++] = lines.end(l);
       }
       prevEnd = lines.end(l);
     }
@@ -316,12 +353,12 @@ final class RequestFramer extends ByteToMessageDecoder {
   }
 
   /** "METHOD SP request-target SP HTTP/1.x" (RFC 9112 §3). */
-  private void readRequestLine(ByteBuf in) {
+  private void readRequestLine(byte[] in) {
     int s = lines.start(0);
     int e = lines.end(0);
-    int sp1 = in.indexOf(s, e, (byte) ' ');
-    int sp2 = sp1 < 0 ? -1 : in.indexOf(sp1 + 1, e, (byte) ' ');
-    if (sp1 <= s || sp2 <= sp1 + 1 || in.indexOf(sp2 + 1, e, (byte) ' ') >= 0) {
+    int sp1 = AsciiBytes.indexOf(in, s, e, (byte) ' ');
+    int sp2 = sp1 < 0 ? -1 : AsciiBytes.indexOf(in, sp1 + 1, e, (byte) ' ');
+    if (sp1 <= s || sp2 <= sp1 + 1 || AsciiBytes.indexOf(in, sp2 + 1, e, (byte) ' ') >= 0) {
       throw new MalformedHttpException("a request line that is not METHOD TARGET VERSION");
     }
     method = method(in, s, sp1);
@@ -329,22 +366,22 @@ final class RequestFramer extends ByteToMessageDecoder {
     // "HTTP/1.1" or "HTTP/1.0"; another "HTTP/d.d" is a version the router does not speak.
     int v = sp2 + 1;
     if (e - v != 8
-        || in.getByte(v) != 'H'
-        || in.getByte(v + 1) != 'T'
-        || in.getByte(v + 2) != 'T'
-        || in.getByte(v + 3) != 'P'
-        || in.getByte(v + 4) != '/'
-        || !Character.isDigit(in.getByte(v + 5))
-        || in.getByte(v + 6) != '.'
-        || !Character.isDigit(in.getByte(v + 7))) {
+        || in[v] != 'H'
+        || in[v + 1] != 'T'
+        || in[v + 2] != 'T'
+        || in[v + 3] != 'P'
+        || in[v + 4] != '/'
+        || !Character.isDigit(in[v + 5])
+        || in[v + 6] != '.'
+        || !Character.isDigit(in[v + 7])) {
       throw new MalformedHttpException("a bad HTTP version");
     }
-    if (in.getByte(v + 5) != '1' || (in.getByte(v + 7) != '1' && in.getByte(v + 7) != '0')) {
+    if (in[v + 5] != '1' || (in[v + 7] != '1' && in[v + 7] != '0')) {
       throw new Refusal(
           new OpenAiError(
               505, "HttpVersionNotSupported", "The router speaks HTTP/1.1 and HTTP/1.0.", null));
     }
-    http10 = in.getByte(v + 7) == '0';
+    http10 = in[v + 7] == '0';
   }
 
   private static final HttpMethod[] KNOWN_METHODS = {
@@ -366,7 +403,7 @@ final class RequestFramer extends ByteToMessageDecoder {
   }
 
   /** The method: Netty's constant for a common one (methods are case-sensitive, RFC 9110 §9.1). */
-  private static HttpMethod method(ByteBuf in, int from, int to) {
+  private static HttpMethod method(byte[] in, int from, int to) {
     for (int i = 0; i < KNOWN_METHODS.length; i++) {
       byte[] m = KNOWN_METHOD_BYTES[i];
       if (to - from == m.length && AsciiBytes.regionEquals(in, from, m)) {
@@ -374,11 +411,11 @@ final class RequestFramer extends ByteToMessageDecoder {
       }
     }
     for (int i = from; i < to; i++) {
-      if (!HeadLines.isToken(in.getByte(i))) {
+      if (!HeadLines.isToken(in[i])) {
         throw new MalformedHttpException("a method that is not a token");
       }
     }
-    return HttpMethod.valueOf(in.toString(from, to - from, StandardCharsets.US_ASCII));
+    return HttpMethod.valueOf(new String(in, from, to - from, StandardCharsets.US_ASCII));
   }
 
   /**
@@ -386,30 +423,28 @@ final class RequestFramer extends ByteToMessageDecoder {
    * ("http://host/path?query"), which RFC 9112 §3.2.2 says a server must accept, is reduced to its
    * path and query; "*" (for OPTIONS) stays.
    */
-  private static String target(ByteBuf in, int from, int to) {
-    byte first = in.getByte(from);
+  private static String target(byte[] in, int from, int to) {
+    byte first = in[from];
     if (first != '/' && !(to - from == 1 && first == '*')) {
-      int scheme = in.indexOf(from, to, (byte) ':');
-      if (scheme <= from
-          || to - scheme < 3
-          || in.getByte(scheme + 1) != '/'
-          || in.getByte(scheme + 2) != '/') {
+      int scheme = AsciiBytes.indexOf(in, from, to, (byte) ':');
+      if (scheme <= from || to - scheme < 3 || in[scheme + 1] != '/' || in[scheme + 2] != '/') {
         throw new MalformedHttpException("a request target that is neither a path nor a URL");
       }
-      int path = in.indexOf(scheme + 3, to, (byte) '/');
-      int query = in.indexOf(scheme + 3, to, (byte) '?');
+      int path = AsciiBytes.indexOf(in, scheme + 3, to, (byte) '/');
+      int query = AsciiBytes.indexOf(in, scheme + 3, to, (byte) '?');
       if (path < 0 || (query >= 0 && query < path)) {
-        String rest = query < 0 ? "" : in.toString(query, to - query, StandardCharsets.ISO_8859_1);
+        String rest =
+            query < 0 ? "" : new String(in, query, to - query, StandardCharsets.ISO_8859_1);
         return "/" + rest;
       }
       from = path;
     }
     // ISO-8859-1 maps each byte to one char, so writing the string back gives the same bytes.
-    return in.toString(from, to - from, StandardCharsets.ISO_8859_1);
+    return new String(in, from, to - from, StandardCharsets.ISO_8859_1);
   }
 
-  private static String value(ByteBuf in, int from, int to) {
-    return in.toString(from, to - from, StandardCharsets.ISO_8859_1);
+  private static String value(byte[] in, int from, int to) {
+    return new String(in, from, to - from, StandardCharsets.ISO_8859_1);
   }
 
   private ByteBuf body(ByteBuf in) {

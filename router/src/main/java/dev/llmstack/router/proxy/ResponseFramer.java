@@ -89,7 +89,7 @@ final class ResponseFramer {
   private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES);
   private final DataSink payload = this::data;
 
-  // The head's lines in `source`, valid until the next feed.
+  // The head's lines, valid until the next feed.
   private final HeadLines head = new HeadLines();
 
   private boolean sawBytes; // since the last reset
@@ -247,68 +247,70 @@ final class ResponseFramer {
    * not complete yet.
    */
   private int parseHead(ByteBuf buf, int from, int end) {
-    int bodyStart = head.find(buf, from, end, false);
-    if (bodyStart >= 0) {
-      interpretHead(buf);
+    int length = head.find(buf, from, Math.min(end, from + MAX_HEAD_BYTES + 1), false);
+    if (length < 0) {
+      return -1;
     }
-    return bodyStart;
+    interpretHead();
+    return from + length;
   }
 
-  private void interpretHead(ByteBuf buf) {
+  private void interpretHead() {
+    byte[] buf = head.bytes();
     int s = head.start(0);
     int e = head.end(0);
     // "HTTP/1.x SSS reason"
     if (e - s < 12
-        || buf.getByte(s) != 'H'
-        || buf.getByte(s + 1) != 'T'
-        || buf.getByte(s + 2) != 'T'
-        || buf.getByte(s + 3) != 'P'
-        || buf.getByte(s + 4) != '/'
-        || buf.getByte(s + 5) != '1'
-        || buf.getByte(s + 6) != '.'
-        || buf.getByte(s + 8) != ' '
-        || (e - s > 12 && buf.getByte(s + 12) != ' ')) {
+        || buf[s] != 'H'
+        || buf[s + 1] != 'T'
+        || buf[s + 2] != 'T'
+        || buf[s + 3] != 'P'
+        || buf[s + 4] != '/'
+        || buf[s + 5] != '1'
+        || buf[s + 6] != '.'
+        || buf[s + 8] != ' '
+        || (e - s > 12 && buf[s + 12] != ' ')) {
       throw new MalformedHttpException("bad status line");
     }
-    int minor = buf.getByte(s + 7) - '0';
+    int minor = buf[s + 7] - '0';
     if (minor != 0 && minor != 1) {
       throw new MalformedHttpException("bad HTTP version");
     }
     status = 0;
     for (int k = s + 9; k < s + 12; k++) {
-      int d = buf.getByte(k) - '0';
+      int d = buf[k] - '0';
       if (d < 0 || d > 9) {
         throw new MalformedHttpException("bad status code");
       }
       status = status * 10 + d;
     }
     // First every line's shape, so the names are known before any is looked up.
-    head.splitHeaders(buf, false);
+    head.splitHeaders(false);
     long length = -1;
     boolean chunked = false;
     boolean hasTransferEncoding = false;
     int connection = 0;
     eventStream = false;
     for (int l = 1; l < head.lines(); l++) {
-      int vs = head.valueStart(buf, l);
-      int ve = head.valueEnd(buf, l, vs);
-      if (head.nameIs(buf, l, CONTENT_LENGTH)) {
+      int vs = head.valueStart(l);
+      int ve = head.valueEnd(l, vs);
+      if (head.nameIs(l, CONTENT_LENGTH)) {
         long v = parseLength(buf, vs, ve);
         if (length >= 0 && v != length) {
           throw new MalformedHttpException("conflicting Content-Length values");
         }
         length = v;
-      } else if (head.nameIs(buf, l, TRANSFER_ENCODING)) {
+      } else if (head.nameIs(l, TRANSFER_ENCODING)) {
         hasTransferEncoding = true;
         // Chunked only if it is the last coding (RFC 9112 §6.3).
         chunked = endsWithToken(buf, vs, ve, CHUNKED);
-      } else if (head.nameIs(buf, l, CONTENT_TYPE)) {
+      } else if (head.nameIs(l, CONTENT_TYPE)) {
         eventStream = startsWithIgnoreCase(buf, vs, ve, EVENT_STREAM);
-      } else if (head.nameIs(buf, l, CONNECTION)) {
-        connection |= head.connectionTokens(buf, vs, ve);
+      } else if (head.nameIs(l, CONNECTION)) {
+        connection |= head.connectionTokens(vs, ve);
       }
       for (byte[] dropped : DROPPED) {
-        if (head.nameIs(buf, l, dropped)) {
+        if (head.nameIs(l, dropped)) {
           head.drop(l);
           break;
         }
@@ -321,12 +323,12 @@ final class ResponseFramer {
       framing = Framing.NONE;
     } else if (hasTransferEncoding) {
       // Transfer-Encoding overrides Content-Length, which must then not go on (RFC 9112 §6.3).
-      head.drop(buf, CONTENT_LENGTH);
+      head.drop(CONTENT_LENGTH);
       if (chunked) {
         framing = Framing.CHUNKED;
       } else {
         framing = Framing.UNTIL_CLOSE;
-        head.drop(buf, TRANSFER_ENCODING);
+        head.drop(TRANSFER_ENCODING);
       }
     } else if (length >= 0) {
       framing = length == 0 ? Framing.NONE : Framing.LENGTH;
@@ -355,15 +357,15 @@ final class ResponseFramer {
    */
   void writeHead(ByteBuf out, boolean withoutTransferEncoding) {
     if (withoutTransferEncoding) {
-      head.drop(source, TRANSFER_ENCODING);
+      head.drop(TRANSFER_ENCODING);
     }
     int s = head.start(0);
     out.writeBytes(HTTP_11);
-    out.writeBytes(source, s + 8, head.end(0) - s - 8);
+    out.writeBytes(head.bytes(), s + 8, head.end(0) - s - 8);
     out.writeShort(CRLF);
     for (int l = 1; l < head.lines(); l++) {
       if (head.kept(l)) {
-        out.writeBytes(source, head.start(l), head.end(l) - head.start(l));
+        head.writeLine(out, l);
         out.writeShort(CRLF);
       }
     }
@@ -371,7 +373,7 @@ final class ResponseFramer {
 
   /** An upper bound of {@link #writeHead}'s size. */
   int headBytes() {
-    return head.bytes();
+    return head.bytesWithCrlf();
   }
 
   private static final byte[] HTTP_11 = ascii("HTTP/1.1");
