@@ -23,6 +23,11 @@ final class ChunkedBody {
   }
 
   private final int maxTrailerBytes;
+
+  /** Every line must end with CRLF, not a bare LF (a client's body; an engine's may). */
+  private final boolean strict;
+
+  private boolean sawCr; // the byte before, in a trailer line
   private State state = State.DONE;
   private long remaining; // data bytes left in the current chunk
   private int chunkLine; // bytes of the current chunk-size line so far; -1 after its CR
@@ -34,8 +39,9 @@ final class ChunkedBody {
   private int relayTo;
   private boolean finalCrlf;
 
-  ChunkedBody(int maxTrailerBytes) {
+  ChunkedBody(int maxTrailerBytes, boolean strict) {
     this.maxTrailerBytes = maxTrailerBytes;
+    this.strict = strict;
   }
 
   /** Starts a new body. */
@@ -74,6 +80,7 @@ final class ChunkedBody {
           } else if (sizeDigits == 0) {
             throw new MalformedHttpException("chunk size missing");
           } else if (b == '\n') {
+            bareLf();
             sizeRead();
           } else if (b == ';' || b == ' ' || b == '\t' || b == '\r') {
             state = State.EXTENSION;
@@ -88,6 +95,9 @@ final class ChunkedBody {
         case EXTENSION -> {
           byte b = buf.getByte(i++);
           if (b == '\n') {
+            if (chunkLine >= 0) {
+              bareLf();
+            }
             sizeRead();
           } else if (chunkLine < 0) {
             throw new MalformedHttpException("CR without LF after a chunk size");
@@ -114,6 +124,9 @@ final class ChunkedBody {
         case DATA_END -> {
           byte b = buf.getByte(i++);
           if (b == '\n') {
+            if (chunkLine == 0) {
+              bareLf();
+            }
             state = State.SIZE;
             chunkLine = 0;
             sizeDigits = 0;
@@ -126,6 +139,9 @@ final class ChunkedBody {
           // Never relayed: what follows gets the empty line that ends them, and no trailers.
           byte b = buf.getByte(i);
           if (b == '\n') {
+            if (!sawCr) {
+              bareLf();
+            }
             if (trailerLine == 0) {
               state = State.DONE;
               if (!sawTrailers && i - relayTo == 1 && buf.getByte(relayTo) == '\r') {
@@ -140,6 +156,7 @@ final class ChunkedBody {
           } else if (b != '\r' && ++trailerLine > maxTrailerBytes) {
             throw new MalformedHttpException("trailers too large");
           }
+          sawCr = b == '\r';
           i++;
         }
         default -> throw new IllegalStateException(state.name());
@@ -154,10 +171,17 @@ final class ChunkedBody {
     }
   }
 
+  private void bareLf() {
+    if (strict) {
+      throw new MalformedHttpException("a chunk line ended by LF without CR");
+    }
+  }
+
   private void sizeRead() {
     if (remaining == 0) {
       state = State.TRAILERS;
       trailerLine = 0;
+      sawCr = false;
     } else {
       state = State.DATA;
     }

@@ -62,10 +62,10 @@ final class HeadLines {
    * Finds the head that starts at {@code from} in {@code buf}: returns its length (where its body
    * starts, relative to {@code from}), or -1 if the head is not complete before {@code to}. The
    * head's bytes are then in {@link #bytes()} from index 0, and every position this class gives is
-   * an index there. Empty lines before the start line are skipped (RFC 9112 §2.2); a line may end
-   * with CRLF or a bare LF. With {@code strict} (a client's request), a control character other
-   * than HTAB, or a CR not followed by LF, is an error (RFC 9110 §5.5, RFC 9112 §2.2); an engine's
-   * response is only split at LF.
+   * an index there. Empty lines before the start line are skipped (RFC 9112 §2.2). With {@code
+   * strict} (a client's request), lines end with CRLF, and any other control character than HTAB is
+   * an error (RFC 9110 §5.5, RFC 9112 §2.2); an engine's response is split at LF, a CR before it
+   * dropped.
    *
    * @throws MalformedHttpException for a forbidden byte ({@code strict} only)
    */
@@ -104,7 +104,9 @@ final class HeadLines {
           return -1;
         }
         if (a[c] == '\n') {
-          lf = c;
+          // Netty's decoder refuses this too: a front end that splits lines differently could
+          // see other requests in the same bytes.
+          throw new MalformedHttpException("a line ended by LF without CR");
         } else if (a[c] == '\r') {
           if (c + 1 == to) {
             return -1;

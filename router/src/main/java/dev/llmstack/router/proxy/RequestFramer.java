@@ -117,7 +117,7 @@ final class RequestFramer extends ByteToMessageDecoder {
   private final int maxBodyBytes;
   private final byte[] sessionHeader;
   private final HeadLines lines = new HeadLines();
-  private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES);
+  private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES, true);
   private final ResponseFramer.DataSink collect = this::collect;
   private State state = State.HEAD;
 

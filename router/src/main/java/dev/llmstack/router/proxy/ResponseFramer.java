@@ -86,7 +86,7 @@ final class ResponseFramer {
   private boolean eventStream;
   private Framing framing;
   private long remaining; // body bytes left (LENGTH)
-  private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES);
+  private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES, false);
   private final DataSink payload = this::data;
 
   // The head's lines, valid until the next feed.

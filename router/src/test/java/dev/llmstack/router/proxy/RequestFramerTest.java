@@ -156,9 +156,11 @@ class RequestFramerTest {
   }
 
   @Test
-  void bareLineFeedsLeadingEmptyLinesAndTheAbsoluteFormAreAccepted() {
+  void leadingEmptyLinesAndTheAbsoluteFormAreAccepted() {
     ClientMessage.Request r =
-        only(feed("\r\nGET http://router:8080/v1/models?a=b HTTP/1.1\nHost: x\nAccept: */*\n\n"));
+        only(
+            feed(
+                "\r\nGET http://router:8080/v1/models?a=b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"));
     assertThat(r.uri()).isEqualTo("/v1/models?a=b");
     assertThat(upstream(r))
         .isEqualTo(
@@ -232,6 +234,12 @@ class RequestFramerTest {
       {"GET / HTTP/1.1\r\nHost: x\r\n: 1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: x\r\nA: 1\u0000\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r2\r\n\r\n", 400},
+      {"GET / HTTP/1.1\nHost: x\n\n", 400},
+      {"GET / HTTP/1.1\r\nHost: x\nA: 1\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\n0\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;e\na\r\n0\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n", 400},
       {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
       {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
       {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\n", 400},
