@@ -236,7 +236,6 @@ final class RequestFramer extends ByteToMessageDecoder {
     policyOverride = null;
     engineOverride = null;
     session = null;
-    int kept = 0;
     for (int l = 1; l < lines.lines(); l++) {
       int kind = kind(in, lines.nameStart(l), lines.nameLength(l));
       if (kind == OTHER) {
