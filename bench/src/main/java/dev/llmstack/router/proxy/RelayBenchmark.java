@@ -133,6 +133,8 @@ public class RelayBenchmark {
           + REQUEST_BODY;
 
   private static final String ENGINE_HOST = "10.0.0.7:8000";
+  private static final byte[] ENGINE_HOST_LINE =
+      ("host: " + ENGINE_HOST + "\r\n").getBytes(StandardCharsets.US_ASCII);
   private static final String REQUEST_ID = "0b8f3b7e-6f0e-4c55-9a43-5f2c1d9e8a10";
 
   private byte[] request;
@@ -228,7 +230,7 @@ public class RelayBenchmark {
     framerRequestSide.writeInbound(framerRequestSide.alloc().buffer().writeBytes(request));
     ClientMessage.Request req = framerRequestSide.readInbound();
     try {
-      return req.encode(framerRequestSide.alloc(), ENGINE_HOST, REQUEST_ID);
+      return req.encode(framerRequestSide.alloc(), ENGINE_HOST_LINE, REQUEST_ID);
     } finally {
       req.release();
     }

@@ -40,15 +40,36 @@ public final class Backend {
 
   private final String hostHeader;
 
+  // The header lines the proxy writes for this engine on every request, as bytes, built once:
+  // writing a String to a buffer goes char by char (a CPU profile, session 9).
+  private final byte[] hostLine;
+  private final byte[] engineLine;
+
   public Backend(Endpoint endpoint, OutlierPolicy outliers) {
     this.endpoint = endpoint;
     this.outliers = outliers;
     this.hostHeader = endpoint.host() + ":" + endpoint.port();
+    this.hostLine = latin1("host: " + hostHeader + "\r\n");
+    this.engineLine = latin1("x-llmstack-engine: " + endpoint.id() + "\r\n");
+  }
+
+  private static byte[] latin1(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
   }
 
   /** The Host header of requests to this engine ({@code host:port}), built once. */
   public String hostHeader() {
     return hostHeader;
+  }
+
+  /** {@code host: <hostHeader>} and CRLF: the Host line of requests to this engine. */
+  public byte[] hostLine() {
+    return hostLine;
+  }
+
+  /** {@code x-llmstack-engine: <id>} and CRLF: the line naming this engine in responses. */
+  public byte[] engineLine() {
+    return engineLine;
   }
 
   public Endpoint endpoint() {

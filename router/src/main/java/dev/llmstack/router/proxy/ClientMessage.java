@@ -37,24 +37,24 @@ sealed interface ClientMessage {
     /** Request bodies up to this size are copied behind the head; larger ones follow it as is. */
     static final int COPY_BODY_LIMIT = 64 * 1024;
 
-    /** Request line end, Host, x-request-id and Content-Length lines, less their values. */
+    /** Request line end, x-request-id and Content-Length lines, less their values. */
     private static final int OWN_LINES = 96;
 
     private static final byte[] SP_HTTP_11_CRLF = AsciiBytes.ascii(" HTTP/1.1\r\n");
-    private static final byte[] HOST = AsciiBytes.ascii("host: ");
     private static final byte[] REQUEST_ID =
         AsciiBytes.ascii(ProxyExchange.REQUEST_ID_HEADER + ": ");
     private static final byte[] CONTENT_LENGTH = AsciiBytes.ascii("content-length: ");
 
     /**
-     * The request as it goes to an engine at {@code host}, in one buffer: its line as HTTP/1.1
-     * (whatever the client spoke, so the engine's connection can stay pooled), Host, the client's
-     * end-to-end header lines as they came, x-request-id, Content-Length and, up to {@link
-     * #COPY_BODY_LIMIT}, the body, so that it leaves in a single send. Netty's encoder wrote the
-     * head and the aggregated body's pieces separately, a gather write of three or more. Does not
-     * consume this request: a retry encodes it again for the next engine.
+     * The request as it goes to an engine, in one buffer ({@code hostLine}: its Host header line
+     * with CRLF): its line as HTTP/1.1 (whatever the client spoke, so the engine's connection can
+     * stay pooled), Host, the client's end-to-end header lines as they came, x-request-id,
+     * Content-Length and, up to {@link #COPY_BODY_LIMIT}, the body, so that it leaves in a single
+     * send. Netty's encoder wrote the head and the aggregated body's pieces separately, a gather
+     * write of three or more. Does not consume this request: a retry encodes it again for the next
+     * engine.
      */
-    ByteBuf encode(ByteBufAllocator alloc, String host, String requestId) {
+    ByteBuf encode(ByteBufAllocator alloc, byte[] hostLine, String requestId) {
       int length = body.readableBytes();
       boolean copyBody = length <= COPY_BODY_LIMIT;
       // The client's head bounds its kept lines; the rest are the router's own lines.
@@ -62,7 +62,7 @@ sealed interface ClientMessage {
           alloc.ioBuffer(
               head.readableBytes()
                   + uri.length()
-                  + host.length()
+                  + hostLine.length
                   + requestId.length()
                   + OWN_LINES
                   + (copyBody ? length : 0));
@@ -70,7 +70,7 @@ sealed interface ClientMessage {
       out.writeByte(' ');
       ByteBufUtil.writeAscii(out, uri); // byte for byte: it was read as ISO-8859-1
       out.writeBytes(SP_HTTP_11_CRLF);
-      AsciiBytes.writeHeader(out, HOST, host);
+      out.writeBytes(hostLine);
       int base = head.readerIndex();
       for (int i = 0; i < forward.length; i += 2) {
         out.writeBytes(head, base + forward[i], forward[i + 1] - forward[i]);

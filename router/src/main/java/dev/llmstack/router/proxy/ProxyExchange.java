@@ -210,7 +210,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     framer = handler.framer();
     // HTTP/1.1 whatever the client spoke, so the connection stays in the pool; an HTTP/1.0 client
     // still gets what it can read (see payload).
-    ByteBuf out = request.encode(ch.alloc(), backend.hostHeader(), requestId);
+    ByteBuf out = request.encode(ch.alloc(), backend.hostLine(), requestId);
     // Armed before the write: a write that fails at once retries (or fails) within it, and that
     // disarms or re-arms this deadline.
     long timeout = rc.settings().firstByteTimeoutMs();
@@ -362,12 +362,12 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
             .ioBuffer(
                 f.headBytes()
                     + 160
-                    + backend.id().length()
+                    + backend.engineLine().length
                     + policy.name().length()
                     + reason.length()
                     + requestId.length());
     f.writeHead(head, dechunk);
-    AsciiBytes.writeHeader(head, ENGINE_HEADER_BYTES, backend.id());
+    head.writeBytes(backend.engineLine());
     head.writeBytes(ROUTE_HEADER_BYTES);
     ByteBufUtil.writeAscii(head, policy.name());
     head.writeByte(';');
@@ -389,7 +389,6 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     return s.getBytes(StandardCharsets.US_ASCII);
   }
 
-  private static final byte[] ENGINE_HEADER_BYTES = line(ENGINE_HEADER + ": ");
   private static final byte[] ROUTE_HEADER_BYTES = line(ROUTE_HEADER + ": ");
   private static final byte[] REQUEST_ID_HEADER_BYTES = line(REQUEST_ID_HEADER + ": ");
   private static final byte[] CHUNKED_LINE = line("transfer-encoding: chunked\r\n");

@@ -191,7 +191,8 @@ class RequestFramerOracleTest {
           ClientMessage.Request r = got.get(i);
           assertThat(r.keepAlive())
               .isEqualTo(io.netty.handler.codec.http.HttpUtil.isKeepAlive(client));
-          ByteBuf upstream = r.encode(ByteBufAllocator.DEFAULT, "engine:9", "id-" + i);
+          ByteBuf upstream =
+              r.encode(ByteBufAllocator.DEFAULT, RequestFramerTest.hostLine("engine:9"), "id-" + i);
           byte[] up = new byte[upstream.readableBytes()];
           upstream.readBytes(up);
           upstream.release();

@@ -60,9 +60,13 @@ class RequestFramerTest {
     return (ClientMessage.Request) out.get(0);
   }
 
+  static byte[] hostLine(String host) {
+    return ("host: " + host + "\r\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
   /** What the engine gets for {@code r}. */
   private static String upstream(ClientMessage.Request r) {
-    ByteBuf out = r.encode(ByteBufAllocator.DEFAULT, "engine:8000", "id-1");
+    ByteBuf out = r.encode(ByteBufAllocator.DEFAULT, hostLine("engine:8000"), "id-1");
     try {
       return out.toString(StandardCharsets.ISO_8859_1);
     } finally {
@@ -300,7 +304,7 @@ class RequestFramerTest {
             StandardCharsets.US_ASCII));
     ClientMessage.Request r = big.readInbound();
     try {
-      ByteBuf out = r.encode(ByteBufAllocator.DEFAULT, "e", "i");
+      ByteBuf out = r.encode(ByteBufAllocator.DEFAULT, hostLine("e"), "i");
       try {
         assertThat(out.toString(StandardCharsets.US_ASCII))
             .isEqualTo(
