@@ -130,8 +130,21 @@ final class ResponseFramer {
   }
 
   /**
+   * The caller is done with what the last feed reported. A head that came in pieces was gathered
+   * into a buffer of the framer's own; once the head is read, its bytes have been relayed (copied,
+   * or as retained slices), so the buffer goes now, not at the next feed, which may never come on a
+   * connection left idle in the pool.
+   */
+  void readDone() {
+    if (state != State.HEAD) {
+      releasePartialHead();
+    }
+    source = null;
+  }
+
+  /**
    * Reads one network read of the response. The caller keeps owning {@code in}; the ranges this
-   * reports are in {@link #source()}, valid until the next feed or reset.
+   * reports are in {@link #source()}, valid until {@link #readDone}, the next feed or reset.
    *
    * @throws MalformedHttpException if the bytes break HTTP/1.1 response framing
    */

@@ -62,6 +62,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
       try {
         framer.feed(in);
       } catch (MalformedHttpException e) {
+        framer.release();
         ctx.close();
         ex.onUpstreamClosed(e);
         return;
@@ -69,6 +70,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
       ex.onUpstream(framer);
     } finally {
       in.release();
+      framer.readDone();
     }
   }
 
