@@ -74,6 +74,14 @@ final class RouterOptions {
   long firstByteTimeoutMs;
 
   @Option(
+      names = "--client-timeout-ms",
+      defaultValue = "60000",
+      description =
+          "Close a client connection that sends no complete request in this time while it is owed"
+              + " no response: idle between requests, or a request still arriving (408); 0 waits.")
+  long clientTimeoutMs;
+
+  @Option(
       names = "--io-threads",
       defaultValue = "0",
       description = "Event-loop threads (0: one per core).")
@@ -139,6 +147,7 @@ final class RouterOptions {
         .scrapeIntervalMs(scrapeIntervalMs)
         .monitorTimeoutMs(scrapeTimeoutMs)
         .firstByteTimeoutMs(firstByteTimeoutMs)
+        .clientTimeoutMs(clientTimeoutMs)
         .ioThreads(ioThreads)
         .drainSeconds(drainSeconds);
   }

@@ -26,6 +26,7 @@ public final class RouterSettings {
   long scrapeIntervalMs = 1000;
   long monitorTimeoutMs = 1000;
   long firstByteTimeoutMs = 300_000;
+  long clientTimeoutMs = 60_000;
   int connectTimeoutMs = 2000;
   int ioThreads = 0;
   int drainSeconds = 30;
@@ -146,6 +147,16 @@ public final class RouterSettings {
     return this;
   }
 
+  /**
+   * How long a client connection may go without sending a complete request while the router owes it
+   * nothing: idle between requests (then closed), or with a request still arriving (then 408); 0
+   * waits forever.
+   */
+  public RouterSettings clientTimeoutMs(long v) {
+    clientTimeoutMs = v;
+    return this;
+  }
+
   public RouterSettings connectTimeoutMs(int v) {
     connectTimeoutMs = v;
     return this;
@@ -216,6 +227,10 @@ public final class RouterSettings {
 
   public long firstByteTimeoutMs() {
     return firstByteTimeoutMs;
+  }
+
+  public long clientTimeoutMs() {
+    return clientTimeoutMs;
   }
 
   public String sessionHeader() {

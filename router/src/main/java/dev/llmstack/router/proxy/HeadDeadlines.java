@@ -6,7 +6,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The first-byte deadlines of the exchanges on one event loop.
+ * Deadlines for heads awaited on one event loop, all with the same timeout: the first byte of an
+ * engine's response (one instance per loop for the exchanges), or a client's next request (another
+ * for the client connections).
  *
  * <p>Every exchange of a router waits with the same timeout, so the order of arming is the order of
  * the deadlines, and an intrusive FIFO list is enough: arming and disarming are O(1), allocate
@@ -23,7 +25,7 @@ final class HeadDeadlines {
   /** How late a deadline may fire; also the shortest gap between two sweeps. */
   static final long GRANULARITY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
-  /** An exchange that can wait for a first byte: the list's links live in it. */
+  /** Something that can wait for a head: the list's links live in it. */
   abstract static class Waiter {
     private Waiter prev;
     private Waiter next;

@@ -446,6 +446,11 @@ final class RequestFramer extends ByteToMessageDecoder {
     return new String(in, from, to - from, StandardCharsets.ISO_8859_1);
   }
 
+  /** Whether part of a request has arrived and not yet gone out as a message. */
+  boolean midRequest() {
+    return state == State.BODY || state == State.CHUNKED_BODY || actualReadableBytes() > 0;
+  }
+
   private ByteBuf body(ByteBuf in) {
     return bodyLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) bodyLength);
   }

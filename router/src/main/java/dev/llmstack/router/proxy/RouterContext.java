@@ -28,6 +28,9 @@ interface RouterContext {
   /** The first-byte deadlines of the exchanges on {@code loop}. */
   HeadDeadlines deadlines(EventLoop loop);
 
+  /** The deadlines of the client connections on {@code loop} for their next request. */
+  HeadDeadlines clientDeadlines(EventLoop loop);
+
   /** Requests being proxied now (for drain on shutdown). */
   java.util.concurrent.atomic.AtomicInteger inFlight();
 }

@@ -15,6 +15,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -23,6 +24,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.UUID;
@@ -31,7 +33,7 @@ import java.util.UUID;
  * One client connection: routes each request to the proxy, the model list, health, metrics or
  * admin.
  */
-final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+final class RouterHandler extends ChannelInboundHandlerAdapter {
 
   static final String POLICY_OVERRIDE_HEADER = "x-llmstack-policy";
   static final String ENGINE_OVERRIDE_HEADER = "x-llmstack-engine";
@@ -56,6 +58,79 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     rawOut = ctx.pipeline().context(HttpResponseEncoder.class);
+    framer = ctx.pipeline().get(RequestFramer.class);
+    this.ctx = ctx;
+  }
+
+  private RequestFramer framer;
+  private ChannelHandlerContext ctx;
+
+  /**
+   * The connection's deadline for its next request, armed while the router owes it no response
+   * (after connecting, and after each response); null when the timeout is off.
+   */
+  private NextRequest nextRequest;
+
+  private final class NextRequest extends HeadDeadlines.Waiter {
+    final HeadDeadlines deadlines;
+    final long timeoutNanos;
+
+    NextRequest(HeadDeadlines deadlines, long timeoutNanos) {
+      this.deadlines = deadlines;
+      this.timeoutNanos = timeoutNanos;
+    }
+
+    @Override
+    void headTimedOut() {
+      clientTimedOut();
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    long timeout = server.settings().clientTimeoutMs();
+    if (timeout > 0) {
+      nextRequest =
+          new NextRequest(
+              server.clientDeadlines(ctx.channel().eventLoop()),
+              java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeout));
+      awaitNextRequest();
+    }
+    ctx.fireChannelActive();
+  }
+
+  /** Owing the client nothing now: its next request must come within the timeout. */
+  private void awaitNextRequest() {
+    if (nextRequest != null && !busy && !lastRequest && ctx.channel().isActive()) {
+      nextRequest.deadlines.arm(nextRequest, nextRequest.timeoutNanos);
+    }
+  }
+
+  /**
+   * No complete request in time: a request half sent gets 408 (as nginx's client_header_timeout
+   * answers), an idle connection is just closed (as its keepalive_timeout does).
+   */
+  private void clientTimedOut() {
+    if (busy || !ctx.channel().isActive()) {
+      return;
+    }
+    lastRequest = true;
+    if (framer != null && framer.midRequest()) {
+      server.observer().rejected(408);
+      sendError(
+          ctx,
+          false,
+          new OpenAiError(
+              408,
+              "RequestTimeoutError",
+              "The request did not arrive within the router's client timeout of "
+                  + server.settings().clientTimeoutMs()
+                  + " ms.",
+              null),
+          null);
+    } else {
+      ctx.close();
+    }
   }
 
   /**
@@ -73,8 +148,11 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof ClientMessage m)) {
-      io.netty.util.ReferenceCountUtil.release(msg);
+      ReferenceCountUtil.release(msg);
       return;
+    }
+    if (nextRequest != null) {
+      nextRequest.deadlines.disarm(nextRequest);
     }
     if (lastRequest) {
       discard(m); // pipelined behind "Connection: close" (RFC 9112 §9.6): dropped
@@ -89,6 +167,7 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
       return;
     }
     dispatch(ctx, m);
+    awaitNextRequest();
   }
 
   private void dispatch(ChannelHandlerContext ctx, ClientMessage m) {
@@ -129,21 +208,21 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
    */
   void responded(ChannelHandlerContext ctx) {
     busy = false;
-    if (waiting == null) {
-      return;
+    if (waiting != null) {
+      if (!ctx.channel().isActive()) {
+        releaseWaiting();
+        return;
+      }
+      while (!busy && !lastRequest && !waiting.isEmpty()) {
+        dispatch(ctx, waiting.poll());
+      }
+      if (lastRequest) {
+        releaseWaiting();
+      } else if (!busy) {
+        ctx.channel().config().setAutoRead(true);
+      }
     }
-    if (!ctx.channel().isActive()) {
-      releaseWaiting();
-      return;
-    }
-    while (!busy && !lastRequest && !waiting.isEmpty()) {
-      dispatch(ctx, waiting.poll());
-    }
-    if (lastRequest) {
-      releaseWaiting();
-    } else if (!busy) {
-      ctx.channel().config().setAutoRead(true);
-    }
+    awaitNextRequest();
   }
 
   private void releaseWaiting() {
@@ -156,6 +235,9 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     releaseWaiting();
+    if (nextRequest != null) {
+      nextRequest.deadlines.disarm(nextRequest);
+    }
   }
 
   /** Answers or proxies {@code req}; returns whether an exchange took it over (and frees it). */
@@ -457,6 +539,9 @@ final class RouterHandler extends io.netty.channel.ChannelInboundHandlerAdapter 
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (nextRequest != null) {
+      nextRequest.deadlines.disarm(nextRequest);
+    }
     if (current != null) {
       current.onClientClosed();
       current = null;

@@ -89,6 +89,8 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   private final Class<? extends Channel> clientChannelType;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<EventLoop, HeadDeadlines> deadlines = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<EventLoop, HeadDeadlines> clientDeadlines =
+      new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final String host;
   private final int requestedPort;
@@ -230,6 +232,12 @@ public final class RouterServer implements RouterContext, AutoCloseable {
   @Override
   public HeadDeadlines deadlines(EventLoop loop) {
     return deadlines.computeIfAbsent(loop, HeadDeadlines::new);
+  }
+
+  @Override
+  public HeadDeadlines clientDeadlines(EventLoop loop) {
+    HeadDeadlines d = clientDeadlines.get(loop);
+    return d != null ? d : clientDeadlines.computeIfAbsent(loop, HeadDeadlines::new);
   }
 
   /** Closes idle upstream connections to an engine that left. */

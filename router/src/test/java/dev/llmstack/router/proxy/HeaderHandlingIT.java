@@ -577,6 +577,53 @@ class HeaderHandlingIT {
     }
   }
 
+  @Test
+  void aClientThatSendsNoCompleteRequestInTimeIsClosedAndOneMidRequestGets408() throws Exception {
+    Router r = router(RouterSettings.defaults().clientTimeoutMs(300), a);
+    // Idle after an answer, as a kept-alive connection a client forgot: closed.
+    try (Socket s = connect(r)) {
+      send(s, request("length"));
+      assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
+      long t0 = System.nanoTime();
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(200L, 5_000L);
+    }
+    // Never a request at all: closed too.
+    try (Socket s = connect(r)) {
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    // Half a head, or a head and part of its body, as a slow or stuck client leaves them: 408.
+    for (String partial :
+        new String[] {
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le",
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"mo"
+        }) {
+      try (Socket s = connect(r)) {
+        send(s, partial);
+        Reply reply = Reply.read(s.getInputStream());
+        assertThat(reply.status()).as(partial).isEqualTo(408);
+        assertThat(reply.body()).contains("\"error\"").contains("300 ms");
+        assertThat(reply.all("connection")).containsExactly("close");
+        assertThat(s.getInputStream().read()).isEqualTo(-1);
+      }
+    }
+    assertThat(a.seen).hasSize(1);
+  }
+
+  @Test
+  void aConnectionWaitingForItsAnswerIsNotTimedOut() throws Exception {
+    a.silent = true;
+    Router r = router(RouterSettings.defaults().clientTimeoutMs(200), a);
+    try (Socket s = connect(r)) {
+      send(s, request("length"));
+      // The engine holds the request: the router owes this client an answer, so the client
+      // timeout does not apply (the first-byte timeout does, 300 s by default).
+      s.setSoTimeout(1_000);
+      assertThatThrownBy(() -> s.getInputStream().read())
+          .isInstanceOf(java.net.SocketTimeoutException.class);
+    }
+  }
+
   /** A client connection to the router, with a read timeout so a hang fails the test. */
   static Socket connect(Router r) throws IOException {
     Socket s = new Socket("127.0.0.1", r.port());
