@@ -110,7 +110,10 @@ final class RequestFramer extends ByteToMessageDecoder {
     HEAD,
     BODY,
     CHUNKED_BODY,
-    /** A request was refused: the rest of the connection is ignored until it closes. */
+    /**
+     * A request was refused, or the connection's last request (not kept alive) was read: what
+     * follows is ignored until the connection closes.
+     */
     DISCARD
   }
 
