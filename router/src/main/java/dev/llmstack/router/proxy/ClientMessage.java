@@ -14,19 +14,17 @@ import io.netty.handler.codec.http.HttpMethod;
 sealed interface ClientMessage {
 
   /**
-   * A whole request. {@code head} holds its head as it came, and {@code forward} the ranges of
-   * {@code head} (pairs: from, to) of the header lines that go on to an engine; each range ends
-   * before a line ending, which the encoder writes as CRLF. The header lines left out are the
-   * hop-by-hop ones, Host, Content-Length, Expect and x-request-id, which the router writes itself.
-   * Owns {@code head} and {@code body} until {@link #release}.
+   * A whole request. {@code headerLines} are the header lines that go on to an engine, byte for
+   * byte as the client sent them, each ended with CRLF. The lines left out are the hop-by-hop ones,
+   * Host, Content-Length, Expect and x-request-id, which the router writes itself. Owns {@code
+   * body} until {@link #release}.
    */
   record Request(
       HttpMethod method,
       String uri,
       boolean http10,
       boolean keepAlive,
-      ByteBuf head,
-      int[] forward,
+      byte[] headerLines,
       ByteBuf body,
       String requestId,
       String policyOverride,
@@ -57,10 +55,9 @@ sealed interface ClientMessage {
     ByteBuf encode(ByteBufAllocator alloc, byte[] hostLine, String requestId) {
       int length = body.readableBytes();
       boolean copyBody = length <= COPY_BODY_LIMIT;
-      // The client's head bounds its kept lines; the rest are the router's own lines.
       ByteBuf out =
           alloc.ioBuffer(
-              head.readableBytes()
+              headerLines.length
                   + uri.length()
                   + hostLine.length
                   + requestId.length()
@@ -71,11 +68,7 @@ sealed interface ClientMessage {
       ByteBufUtil.writeAscii(out, uri); // byte for byte: it was read as ISO-8859-1
       out.writeBytes(SP_HTTP_11_CRLF);
       out.writeBytes(hostLine);
-      int base = head.readerIndex();
-      for (int i = 0; i < forward.length; i += 2) {
-        out.writeBytes(head, base + forward[i], forward[i + 1] - forward[i]);
-        out.writeShort(AsciiBytes.CRLF);
-      }
+      out.writeBytes(headerLines);
       AsciiBytes.writeHeader(out, REQUEST_ID, requestId);
       out.writeBytes(CONTENT_LENGTH);
       AsciiBytes.writeDecimal(out, length);
@@ -88,7 +81,6 @@ sealed interface ClientMessage {
     }
 
     void release() {
-      head.release();
       body.release();
     }
   }
