@@ -47,7 +47,7 @@ final class RouterHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * The request being answered is a HEAD: its response goes out without a body. HttpServerCodec did
-   * this; the router's separate decoder and encoder (RouterServer) do not.
+   * this; the router's request framer and response encoder (RouterServer) do not.
    */
   private boolean answeringHead;
 
