@@ -57,7 +57,11 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private final RoutingPolicy policy;
   private final String forcedEngine;
   private final String requestId;
-  private final List<String> tried = new ArrayList<>(2);
+
+  /** The engines tried: the first in a field, others (retries, rare) in a list made for them. */
+  private String firstTried;
+
+  private List<String> moreTried;
   private final long startNanos = System.nanoTime();
 
   private State state = State.ROUTING;
@@ -126,19 +130,21 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
   private void attempt() {
     long now = System.nanoTime();
     List<BackendSnapshot> candidates = rc.registry().candidates(route.model(), now);
-    candidates.removeIf(b -> tried.contains(b.id()));
+    if (firstTried != null) {
+      candidates.removeIf(b -> tried(b.id()));
+    }
     if (forcedEngine != null) {
       candidates.removeIf(b -> !b.id().equals(forcedEngine));
     }
     if (candidates.isEmpty()) {
       String msg =
-          tried.isEmpty()
+          firstTried == null
               ? (forcedEngine != null
                   ? "Engine " + forcedEngine + " is not available for model " + route.model() + "."
                   : "No healthy engine serves model " + route.model() + " right now.")
               : "All engines tried for this request failed: " + lastError;
       fail(
-          tried.isEmpty()
+          firstTried == null
               ? OpenAiError.unavailable(msg)
               : new OpenAiError(502, "BadGatewayError", msg, null));
       return;
@@ -146,11 +152,11 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     decision = policy.pick(route, candidates);
     backend = rc.registry().get(decision.backend().id());
     if (backend == null) {
-      tried.add(decision.backend().id());
+      addTried(decision.backend().id());
       attempt();
       return;
     }
-    tried.add(backend.id());
+    addTried(backend.id());
     backend.dispatched(route.lora());
     if (route.promptTokens() > 0) {
       pendingPrefill =
@@ -162,7 +168,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       // What this router sent where: the approximate prefix index learns from its own decisions.
       rc.cacheAware().approximate().record(backend.id(), keys, keys.length, System.nanoTime());
     }
-    rc.observer().routed(requestId, route.model(), policy.name(), decision, tried.size() > 1);
+    rc.observer().routed(requestId, route.model(), policy.name(), decision, triedCount() > 1);
     series = rc.observer().series(backend.id(), route.model());
     state = State.WAITING_HEAD;
     Channel idle = rc.pool(client.channel().eventLoop()).pollIdle(backend.endpoint());
@@ -533,8 +539,27 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     }
   }
 
+  private boolean tried(String engine) {
+    return engine.equals(firstTried) || (moreTried != null && moreTried.contains(engine));
+  }
+
+  private void addTried(String engine) {
+    if (firstTried == null) {
+      firstTried = engine;
+    } else {
+      if (moreTried == null) {
+        moreTried = new ArrayList<>(2);
+      }
+      moreTried.add(engine);
+    }
+  }
+
+  private int triedCount() {
+    return firstTried == null ? 0 : 1 + (moreTried == null ? 0 : moreTried.size());
+  }
+
   private boolean canRetry() {
-    return tried.size() < rc.settings().maxAttempts() && rc.retryBudget().tryRetry();
+    return triedCount() < rc.settings().maxAttempts() && rc.retryBudget().tryRetry();
   }
 
   // ---- client events ----
@@ -601,7 +626,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
               policy.name(),
               decision == null ? "" : decision.reason(),
               success ? status : (status == 0 ? 499 : status),
-              tried.size(),
+              triedCount(),
               firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
               firstTokenNanos < 0 ? -1 : (firstTokenNanos - startNanos) / 1e6,
               (now - startNanos) / 1e6,

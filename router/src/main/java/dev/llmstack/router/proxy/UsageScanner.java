@@ -34,7 +34,10 @@ final class UsageScanner implements ResponseFramer.DataSink {
         }
       };
 
-  private final long[] value = {-1, -1, -1};
+  // The three numbers, as fields: an array of them was one more object per request.
+  private long promptTokens = -1;
+  private long completionTokens = -1;
+  private long cachedTokens = -1;
   private final byte[] tail = new byte[CARRY];
   private int tailLength;
   private int reading = -1; // the field whose number is being read, else -1
@@ -70,7 +73,7 @@ final class UsageScanner implements ResponseFramer.DataSink {
         int start = i - name.length;
         if (start >= 0 && endsAt(a, i, name)) {
           reading = f;
-          value[f] = -1; // the latest occurrence wins
+          set(f, -1); // the latest occurrence wins
           i = readNumber(a, i + 1, limit) - 1;
           break;
         }
@@ -97,7 +100,8 @@ final class UsageScanner implements ResponseFramer.DataSink {
     for (; i < limit; i++) {
       byte b = a[i];
       if (b >= '0' && b <= '9') {
-        value[reading] = (value[reading] < 0 ? 0 : value[reading]) * 10 + (b - '0');
+        long v = get(reading);
+        set(reading, (v < 0 ? 0 : v) * 10 + (b - '0'));
       } else if (b != ' ') {
         reading = -1;
         return i;
@@ -106,16 +110,32 @@ final class UsageScanner implements ResponseFramer.DataSink {
     return i; // the number may go on in the next piece
   }
 
+  private long get(int field) {
+    return switch (field) {
+      case 0 -> promptTokens;
+      case 1 -> completionTokens;
+      default -> cachedTokens;
+    };
+  }
+
+  private void set(int field, long v) {
+    switch (field) {
+      case 0 -> promptTokens = v;
+      case 1 -> completionTokens = v;
+      default -> cachedTokens = v;
+    }
+  }
+
   /** -1 when the response carried no such field. */
   long promptTokens() {
-    return value[0];
+    return promptTokens;
   }
 
   long completionTokens() {
-    return value[1];
+    return completionTokens;
   }
 
   long cachedTokens() {
-    return value[2];
+    return cachedTokens;
   }
 }

@@ -423,8 +423,29 @@ public final class RouterMetrics implements RouterObserver {
   @Override
   public void routed(
       String requestId, String model, String policy, Decision decision, boolean retry) {
-    decisions.labelValues(policy, reasonKind(decision.reason()), decision.backend().id()).inc();
+    decisionPoint(policy, reasonKind(decision.reason()), decision.backend().id()).inc();
   }
+
+  /**
+   * The decisions counter's data point for these labels, looked up without allocating: the client's
+   * labelValues(String...) makes an array and a list per call, on every request.
+   */
+  private CounterDataPoint decisionPoint(String policy, String kind, String engine) {
+    var byKind = decisionPoints.get(policy);
+    var byEngine = byKind == null ? null : byKind.get(kind);
+    var point = byEngine == null ? null : byEngine.get(engine);
+    if (point != null) {
+      return point;
+    }
+    return decisionPoints
+        .computeIfAbsent(policy, p -> new ConcurrentHashMap<>())
+        .computeIfAbsent(kind, k -> new ConcurrentHashMap<>())
+        .computeIfAbsent(engine, e -> decisions.labelValues(policy, kind, engine));
+  }
+
+  private final ConcurrentHashMap<
+          String, ConcurrentHashMap<String, ConcurrentHashMap<String, CounterDataPoint>>>
+      decisionPoints = new ConcurrentHashMap<>();
 
   @Override
   public void failed(String engine, String kind) {
