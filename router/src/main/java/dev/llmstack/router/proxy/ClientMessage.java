@@ -39,8 +39,6 @@ sealed interface ClientMessage {
     private static final int OWN_LINES = 96;
 
     private static final byte[] SP_HTTP_11_CRLF = AsciiBytes.ascii(" HTTP/1.1\r\n");
-    private static final byte[] REQUEST_ID =
-        AsciiBytes.ascii(ProxyExchange.REQUEST_ID_HEADER + ": ");
     private static final byte[] CONTENT_LENGTH = AsciiBytes.ascii("content-length: ");
 
     /**
@@ -69,7 +67,7 @@ sealed interface ClientMessage {
       out.writeBytes(SP_HTTP_11_CRLF);
       out.writeBytes(hostLine);
       out.writeBytes(headerLines);
-      AsciiBytes.writeHeader(out, REQUEST_ID, requestId);
+      AsciiBytes.writeHeader(out, ProxyExchange.REQUEST_ID_HEADER_BYTES, requestId);
       out.writeBytes(CONTENT_LENGTH);
       AsciiBytes.writeDecimal(out, length);
       out.writeShort(AsciiBytes.CRLF);

@@ -20,9 +20,6 @@ final class HeadLines {
 
   static final int KEEP_ALIVE = 2;
 
-  private static final byte[] CLOSE_TOKEN = AsciiBytes.ascii("close");
-  private static final byte[] KEEP_ALIVE_TOKEN = AsciiBytes.ascii("keep-alive");
-
   /** RFC 9110 §5.6.2 tchar: the bytes a header name may have. */
   private static final boolean[] TOKEN = new boolean[128];
 
@@ -278,9 +275,9 @@ final class HeadLines {
       int te = comma < 0 ? ve : comma;
       int ts = skipSpace(a, t, te);
       int tEnd = trimEnd(a, ts, te);
-      if (AsciiBytes.nameIs(a, ts, tEnd - ts, CLOSE_TOKEN)) {
+      if (AsciiBytes.nameIs(a, ts, tEnd - ts, HeaderNames.CLOSE)) {
         found |= CLOSE;
-      } else if (AsciiBytes.nameIs(a, ts, tEnd - ts, KEEP_ALIVE_TOKEN)) {
+      } else if (AsciiBytes.nameIs(a, ts, tEnd - ts, HeaderNames.KEEP_ALIVE)) {
         found |= KEEP_ALIVE;
       } else if (tEnd > ts) {
         drop(ts, tEnd - ts);

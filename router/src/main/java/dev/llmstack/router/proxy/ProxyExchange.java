@@ -391,14 +391,10 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     return head;
   }
 
-  private static byte[] line(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
-  }
-
-  private static final byte[] ROUTE_HEADER_BYTES = line(ROUTE_HEADER + ": ");
-  private static final byte[] REQUEST_ID_HEADER_BYTES = line(REQUEST_ID_HEADER + ": ");
-  private static final byte[] CHUNKED_LINE = line("transfer-encoding: chunked\r\n");
-  private static final byte[] CLOSE_LINE = line("connection: close\r\n");
+  private static final byte[] ROUTE_HEADER_BYTES = AsciiBytes.ascii(ROUTE_HEADER + ": ");
+  static final byte[] REQUEST_ID_HEADER_BYTES = AsciiBytes.ascii(REQUEST_ID_HEADER + ": ");
+  private static final byte[] CHUNKED_LINE = AsciiBytes.ascii("transfer-encoding: chunked\r\n");
+  private static final byte[] CLOSE_LINE = AsciiBytes.ascii("connection: close\r\n");
 
   /**
    * A piece of a streamed body: the first is the first token as the client sees it, the gaps
@@ -488,7 +484,7 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     }
   }
 
-  private static final byte[] LAST_CHUNK = line("0\r\n\r\n");
+  private static final byte[] LAST_CHUNK = AsciiBytes.ascii("0\r\n\r\n");
 
   /** The SSE events that end a stream the engine broke off: an OpenAI error, then [DONE]. */
   private static byte[] midStreamError(String why) {

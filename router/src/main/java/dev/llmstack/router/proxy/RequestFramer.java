@@ -4,6 +4,20 @@ import static dev.llmstack.router.proxy.AsciiBytes.ascii;
 import static dev.llmstack.router.proxy.AsciiBytes.endsWithToken;
 import static dev.llmstack.router.proxy.AsciiBytes.nameIs;
 import static dev.llmstack.router.proxy.AsciiBytes.parseLength;
+import static dev.llmstack.router.proxy.HeaderNames.CHUNKED;
+import static dev.llmstack.router.proxy.HeaderNames.CONNECTION;
+import static dev.llmstack.router.proxy.HeaderNames.CONTENT_LENGTH;
+import static dev.llmstack.router.proxy.HeaderNames.EXPECT;
+import static dev.llmstack.router.proxy.HeaderNames.HOST;
+import static dev.llmstack.router.proxy.HeaderNames.KEEP_ALIVE;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_AUTHENTICATE;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_AUTHORIZATION;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_CONNECTION;
+import static dev.llmstack.router.proxy.HeaderNames.REQUEST_ID;
+import static dev.llmstack.router.proxy.HeaderNames.TE;
+import static dev.llmstack.router.proxy.HeaderNames.TRAILER;
+import static dev.llmstack.router.proxy.HeaderNames.TRANSFER_ENCODING;
+import static dev.llmstack.router.proxy.HeaderNames.UPGRADE;
 
 import dev.llmstack.protocol.openai.OpenAiError;
 import io.netty.buffer.ByteBuf;
@@ -39,14 +53,7 @@ final class RequestFramer extends ByteToMessageDecoder {
   /** Longest request line; a longer one gets 414. */
   static final int MAX_REQUEST_LINE = 8 * 1024;
 
-  private static final byte[] CONTENT_LENGTH = ResponseFramer.CONTENT_LENGTH;
-  private static final byte[] TRANSFER_ENCODING = ResponseFramer.TRANSFER_ENCODING;
-  private static final byte[] CONNECTION = ResponseFramer.CONNECTION;
-  private static final byte[] CHUNKED = ResponseFramer.CHUNKED;
-  private static final byte[] HOST = ascii("host");
-  private static final byte[] EXPECT = ascii("expect");
   private static final byte[] CONTINUE_100 = ascii("100-continue");
-  private static final byte[] REQUEST_ID = ascii(ProxyExchange.REQUEST_ID_HEADER);
   private static final byte[] POLICY_OVERRIDE = ascii(RouterHandler.POLICY_OVERRIDE_HEADER);
   private static final byte[] ENGINE_OVERRIDE = ascii(RouterHandler.ENGINE_OVERRIDE_HEADER);
 
@@ -62,13 +69,6 @@ final class RequestFramer extends ByteToMessageDecoder {
   private static final int POLICY_HEADER = 8;
   private static final int ENGINE_HEADER = 9;
   private static final int SESSION_HEADER = 10;
-
-  private static final byte[] TE = ascii("te");
-  private static final byte[] TRAILER = ascii("trailer");
-  private static final byte[] UPGRADE = ascii("upgrade");
-  private static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
-  private static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
-  private static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
 
   /**
    * What the header named [s, s + length) is to the router. Picked by the name's length first, so a
@@ -87,7 +87,7 @@ final class RequestFramer extends ByteToMessageDecoder {
           case 10 ->
               nameIs(a, s, length, CONNECTION)
                   ? CONNECTION_HEADER
-                  : nameIs(a, s, length, ResponseFramer.KEEP_ALIVE) ? DROPPED : OTHER;
+                  : nameIs(a, s, length, KEEP_ALIVE) ? DROPPED : OTHER;
           case 12 -> nameIs(a, s, length, REQUEST_ID) ? REQUEST_ID_HEADER : OTHER;
           case 14 -> nameIs(a, s, length, CONTENT_LENGTH) ? CONTENT_LENGTH_HEADER : OTHER;
           case 16 -> nameIs(a, s, length, PROXY_CONNECTION) ? DROPPED : OTHER;

@@ -4,6 +4,19 @@ import static dev.llmstack.router.proxy.AsciiBytes.ascii;
 import static dev.llmstack.router.proxy.AsciiBytes.endsWithToken;
 import static dev.llmstack.router.proxy.AsciiBytes.parseLength;
 import static dev.llmstack.router.proxy.AsciiBytes.startsWithIgnoreCase;
+import static dev.llmstack.router.proxy.HeaderNames.CHUNKED;
+import static dev.llmstack.router.proxy.HeaderNames.CONNECTION;
+import static dev.llmstack.router.proxy.HeaderNames.CONTENT_LENGTH;
+import static dev.llmstack.router.proxy.HeaderNames.CONTENT_TYPE;
+import static dev.llmstack.router.proxy.HeaderNames.KEEP_ALIVE;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_AUTHENTICATE;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_AUTHORIZATION;
+import static dev.llmstack.router.proxy.HeaderNames.PROXY_CONNECTION;
+import static dev.llmstack.router.proxy.HeaderNames.REQUEST_ID;
+import static dev.llmstack.router.proxy.HeaderNames.TE;
+import static dev.llmstack.router.proxy.HeaderNames.TRAILER;
+import static dev.llmstack.router.proxy.HeaderNames.TRANSFER_ENCODING;
+import static dev.llmstack.router.proxy.HeaderNames.UPGRADE;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -49,13 +62,6 @@ final class ResponseFramer {
     DONE
   }
 
-  // Header names compared case-insensitively, as lower-case ASCII.
-  static final byte[] CONTENT_LENGTH = ascii("content-length");
-  static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
-  static final byte[] CONNECTION = ascii("connection");
-  private static final byte[] CONTENT_TYPE = ascii("content-type");
-  static final byte[] CHUNKED = ascii("chunked");
-  static final byte[] KEEP_ALIVE = ascii("keep-alive");
   private static final byte[] EVENT_STREAM = ascii("text/event-stream");
 
   /**
@@ -65,15 +71,15 @@ final class ResponseFramer {
   private static final byte[][] DROPPED = {
     CONNECTION,
     KEEP_ALIVE,
-    ascii("proxy-connection"),
-    ascii("proxy-authenticate"),
-    ascii("proxy-authorization"),
-    ascii("te"),
-    ascii("trailer"),
-    ascii("upgrade"),
+    PROXY_CONNECTION,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    UPGRADE,
     ascii(ProxyExchange.ENGINE_HEADER),
     ascii(ProxyExchange.ROUTE_HEADER),
-    ascii(ProxyExchange.REQUEST_ID_HEADER)
+    REQUEST_ID
   };
 
   private final ByteBufAllocator alloc;
