@@ -120,7 +120,13 @@ final class RequestFramer extends ByteToMessageDecoder {
 
   private final int maxBodyBytes;
   private final byte[] sessionHeader;
-  private final HeadLines lines = new HeadLines();
+
+  /** This thread's head parser ({@link HeadLines#shared}), taken at each {@link #readHead}. */
+  private HeadLines lines;
+
+  /** Complete lines of an incomplete head, when it was last parsed. */
+  private int linesOfPartialHead;
+
   private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES, true);
   private final ResponseFramer.DataSink collect = this::collect;
   private State state = State.HEAD;
@@ -172,6 +178,7 @@ final class RequestFramer extends ByteToMessageDecoder {
   private void readHead(ByteBuf in, List<Object> out) {
     int from = in.readerIndex();
     int to = in.writerIndex();
+    lines = HeadLines.shared();
     // A head that came in pieces is parsed again only once a new line has ended.
     if (scanned > 0 && in.indexOf(from + scanned - 1, to, (byte) '\n') < 0) {
       scanned = to - from + 1;
@@ -181,10 +188,12 @@ final class RequestFramer extends ByteToMessageDecoder {
     int headLength = lines.find(in, from, Math.min(to, from + MAX_HEAD_BYTES), true);
     if (headLength < 0) {
       scanned = to - from + 1;
+      linesOfPartialHead = lines.lines();
       checkHeadSize(to - from);
       return;
     }
     scanned = 0;
+    linesOfPartialHead = 0;
     if (lines.end(0) - lines.start(0) > MAX_REQUEST_LINE) {
       throw tooLongLine();
     }
@@ -213,7 +222,7 @@ final class RequestFramer extends ByteToMessageDecoder {
   private int scanned;
 
   private void checkHeadSize(int bytes) {
-    if (lines.lines() == 0 && bytes > MAX_REQUEST_LINE + 2) {
+    if (linesOfPartialHead == 0 && bytes > MAX_REQUEST_LINE + 2) {
       throw tooLongLine();
     }
     if (bytes >= MAX_HEAD_BYTES) {

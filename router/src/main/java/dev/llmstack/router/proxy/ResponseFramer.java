@@ -95,8 +95,9 @@ final class ResponseFramer {
   private final ChunkedBody chunks = new ChunkedBody(MAX_HEAD_BYTES, false);
   private final DataSink payload = this::data;
 
-  // The head's lines, valid until the next feed.
-  private final HeadLines head = new HeadLines();
+  // The head's lines: this thread's parser (HeadLines.shared), valid right after the feed that
+  // reported the head, until any framer on the thread parses another.
+  private HeadLines head;
 
   private boolean sawBytes; // since the last reset
 
@@ -266,6 +267,7 @@ final class ResponseFramer {
    * not complete yet.
    */
   private int parseHead(ByteBuf buf, int from, int end) {
+    head = HeadLines.shared();
     int length = head.find(buf, from, Math.min(end, from + MAX_HEAD_BYTES + 1), false);
     if (length < 0) {
       return -1;

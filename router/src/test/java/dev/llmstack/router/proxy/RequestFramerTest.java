@@ -287,6 +287,30 @@ class RequestFramerTest {
   }
 
   @Test
+  void connectionsOfOneThreadShareTheHeadParserWithoutSeeingEachOthersHeads() {
+    // Connection a's request line arrives in pieces; b's whole requests are parsed in between by
+    // the same thread's parser. a must still be judged on its own head: its request line is too
+    // long (414), although b's heads had lines.
+    EmbeddedChannel a = new EmbeddedChannel(new RequestFramer(LIMIT, "x-session-id"));
+    try {
+      String line = "GET /" + "x".repeat(RequestFramer.MAX_REQUEST_LINE);
+      int half = line.length() / 2;
+      a.writeInbound(Unpooled.copiedBuffer(line.substring(0, half), StandardCharsets.ISO_8859_1));
+      assertThat((Object) a.readInbound()).isNull();
+      ClientMessage.Request r = only(feed(REQUEST));
+      assertThat(upstream(r)).isEqualTo(REQUEST_UPSTREAM);
+      a.writeInbound(Unpooled.copiedBuffer(line.substring(half), StandardCharsets.ISO_8859_1));
+      Object m = a.readInbound();
+      assertThat(m).isInstanceOf(ClientMessage.Refused.class);
+      assertThat(((ClientMessage.Refused) m).error().status()).isEqualTo(414);
+      // and b, parsed again after a's refusal, is still read whole
+      assertThat(upstream(only(feed(REQUEST)))).isEqualTo(REQUEST_UPSTREAM);
+    } finally {
+      a.finishAndReleaseAll();
+    }
+  }
+
+  @Test
   void equalContentLengthsAreOne() {
     ClientMessage.Request r =
         only(
