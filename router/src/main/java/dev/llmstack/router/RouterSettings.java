@@ -29,6 +29,7 @@ public final class RouterSettings {
   long clientTimeoutMs = 60_000;
   int connectTimeoutMs = 2000;
   int ioThreads = 0;
+  long busyPollMicros = 0;
   int drainSeconds = 30;
   long configPollMs = 1000;
   Integer kvEventsPortOffset;
@@ -163,6 +164,22 @@ public final class RouterSettings {
   }
 
   /** Event-loop threads; 0 means one per core. */
+  /**
+   * How long an event loop polls for I/O before it blocks, in microseconds; 0 blocks at once. See
+   * docs/configuration.md: it trades a core's idle time for wake-up latency.
+   */
+  public RouterSettings busyPollMicros(long v) {
+    if (v < 0) {
+      throw new IllegalArgumentException("busy poll must be >= 0 microseconds");
+    }
+    busyPollMicros = v;
+    return this;
+  }
+
+  public long busyPollMicros() {
+    return busyPollMicros;
+  }
+
   public RouterSettings ioThreads(int v) {
     ioThreads = v;
     return this;

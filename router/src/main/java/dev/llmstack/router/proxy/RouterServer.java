@@ -10,10 +10,12 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultSelectStrategyFactory;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SelectStrategyFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -25,6 +27,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.net.InetSocketAddress;
+import java.nio.channels.spi.SelectorProvider;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -121,12 +124,15 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     this.admin = admin;
     this.retryBudget = new RetryBudget(retryBudgetRatio, 10);
     IoHandlerFactory io;
+    long spinNanos = settings.busyPollMicros() * 1000;
+    SelectStrategyFactory waits =
+        spinNanos > 0 ? () -> new SpinThenBlock(spinNanos) : DefaultSelectStrategyFactory.INSTANCE;
     if (Epoll.isAvailable()) {
-      io = EpollIoHandler.newFactory();
+      io = EpollIoHandler.newFactory(0, waits);
       serverChannelType = EpollServerSocketChannel.class;
       clientChannelType = EpollSocketChannel.class;
     } else {
-      io = NioIoHandler.newFactory();
+      io = NioIoHandler.newFactory(SelectorProvider.provider(), waits);
       serverChannelType = NioServerSocketChannel.class;
       clientChannelType = NioSocketChannel.class;
     }

@@ -611,6 +611,23 @@ class HeaderHandlingIT {
   }
 
   @Test
+  void aBusyPollingRouterAnswersAndItsTimersStillFire() throws Exception {
+    // The loop polls for 50 ms before it sleeps: longer than the gaps between this test's steps,
+    // so it answers while polling, and its timers (the client timeout) must fire regardless.
+    Router r = router(RouterSettings.defaults().busyPollMicros(50_000).clientTimeoutMs(300), a);
+    try (Socket s = connect(r)) {
+      for (int i = 0; i < 3; i++) {
+        send(s, request("length"));
+        assertThat(Reply.read(s.getInputStream()).status()).isEqualTo(200);
+      }
+      long t0 = System.nanoTime();
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(200L, 5_000L);
+    }
+    assertThat(a.seen).hasSize(3);
+  }
+
+  @Test
   void aConnectionWaitingForItsAnswerIsNotTimedOut() throws Exception {
     a.silent = true;
     Router r = router(RouterSettings.defaults().clientTimeoutMs(200), a);
