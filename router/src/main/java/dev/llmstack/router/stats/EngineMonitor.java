@@ -57,17 +57,45 @@ public final class EngineMonitor implements AutoCloseable {
     this.http = new MonitorClient(settings.timeoutMs());
   }
 
-  /** Starts watching an engine; its first probe and model fetch run at once. */
+  /**
+   * Starts watching an engine. Its first probe, model fetch and scrape run at once; the periodic
+   * ones then start at the engine's own {@link #phase} of each interval.
+   */
   public void watch(Backend backend) {
-    ScheduledFuture<?> health =
+    http.loop().execute(() -> probe(backend));
+    http.loop().execute(() -> scrape(backend));
+    long health = settings.healthIntervalMs();
+    long scrape = settings.scrapeIntervalMs();
+    ScheduledFuture<?> probes =
         http.loop()
             .scheduleWithFixedDelay(
-                () -> probe(backend), 0, settings.healthIntervalMs(), TimeUnit.MILLISECONDS);
-    ScheduledFuture<?> scrape =
+                () -> probe(backend),
+                health + phase(backend.id(), health),
+                health,
+                TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> scrapes =
         http.loop()
             .scheduleWithFixedDelay(
-                () -> scrape(backend), 0, settings.scrapeIntervalMs(), TimeUnit.MILLISECONDS);
-    tasks.put(backend.id(), new ScheduledFuture<?>[] {health, scrape});
+                () -> scrape(backend),
+                scrape + phase(backend.id(), scrape),
+                scrape,
+                TimeUnit.MILLISECONDS);
+    tasks.put(backend.id(), new ScheduledFuture<?>[] {probes, scrapes});
+  }
+
+  /**
+   * Where in each interval an engine's periodic probes or scrapes run, in [0, intervalMs): spread
+   * by a hash of its id, as Prometheus spreads its targets. Engines watched together (all of them,
+   * at start) would otherwise be probed and scraped together, one burst of work per interval on a
+   * core an event loop shares, and a burst of a millisecond or more holds up every request behind
+   * it (docs/benchmarks/router, session 10). Stable, so an engine keeps its rhythm.
+   */
+  static long phase(String engineId, long intervalMs) {
+    if (intervalMs <= 1) {
+      return 0;
+    }
+    long h = engineId.hashCode() * 0x9E3779B97F4A7C15L; // spreads ids that differ in one character
+    return Math.floorMod(h >>> 16, intervalMs);
   }
 
   public void unwatch(Backend backend) {
