@@ -163,7 +163,6 @@ public final class RouterSettings {
     return this;
   }
 
-  /** Event-loop threads; 0 means one per core. */
   /**
    * How long an event loop polls for I/O before it blocks, in microseconds; 0 blocks at once. See
    * docs/configuration.md: it trades a core's idle time for wake-up latency.
@@ -180,6 +179,7 @@ public final class RouterSettings {
     return busyPollMicros;
   }
 
+  /** Event-loop threads; 0 means one per core. */
   public RouterSettings ioThreads(int v) {
     ioThreads = v;
     return this;

@@ -15,8 +15,8 @@ import io.netty.util.IntSupplier;
  * loop spins once per wake-up, then blocks as usual.
  *
  * <p>While it spins, work handed to the loop by other threads and timers falling due wait for the
- * spin to end (the loop only reads its wake-up descriptor when it blocks), so the delay they see is
- * bounded by {@code spinNanos}.
+ * spin to end (Netty signals a loop's wake-up descriptor only when the loop is blocked), so the
+ * delay they see is bounded by {@code spinNanos}.
  */
 final class SpinThenBlock implements SelectStrategy {
 
