@@ -13,21 +13,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultSelectStrategyFactory;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SelectStrategyFactory;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.net.InetSocketAddress;
-import java.nio.channels.spi.SelectorProvider;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -123,21 +113,16 @@ public final class RouterServer implements RouterContext, AutoCloseable {
     this.observer = metrics;
     this.admin = admin;
     this.retryBudget = new RetryBudget(retryBudgetRatio, 10);
-    IoHandlerFactory io;
     long spinNanos = settings.busyPollMicros() * 1000;
-    SelectStrategyFactory waits =
-        spinNanos > 0 ? () -> new SpinThenBlock(spinNanos) : DefaultSelectStrategyFactory.INSTANCE;
-    if (Epoll.isAvailable()) {
-      io = EpollIoHandler.newFactory(0, waits);
-      serverChannelType = EpollServerSocketChannel.class;
-      clientChannelType = EpollSocketChannel.class;
-    } else {
-      io = NioIoHandler.newFactory(SelectorProvider.provider(), waits);
-      serverChannelType = NioServerSocketChannel.class;
-      clientChannelType = NioSocketChannel.class;
-    }
+    Transport transport =
+        Transport.best(
+            spinNanos > 0
+                ? () -> new SpinThenBlock(spinNanos)
+                : DefaultSelectStrategyFactory.INSTANCE);
+    serverChannelType = transport.serverChannel();
+    clientChannelType = transport.clientChannel();
     int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
-    this.group = new MultiThreadIoEventLoopGroup(threads, io);
+    this.group = new MultiThreadIoEventLoopGroup(threads, transport.io());
     this.maxBodyBytes = maxBodyBytes;
   }
 

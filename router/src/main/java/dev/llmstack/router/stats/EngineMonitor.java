@@ -6,6 +6,7 @@ import dev.llmstack.protocol.metrics.PrometheusText;
 import dev.llmstack.protocol.metrics.VllmMetricNames;
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.EngineStats;
+import dev.llmstack.router.proxy.EngineHttpClient;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -18,7 +19,7 @@ import java.util.logging.Logger;
  * Watches each engine from the control plane: active /health probes, its model list (/v1/models),
  * and its load from /metrics (vLLM's names, new and old), each at its own interval and with a
  * timeout. Timers, requests and parsing all run on the one event-loop thread of its {@link
- * MonitorClient}, never on the proxy's, so many engines cost little and nothing here delays a
+ * EngineHttpClient}, never on the proxy's, so many engines cost little and nothing here delays a
  * proxied request.
  */
 public final class EngineMonitor implements AutoCloseable {
@@ -49,12 +50,12 @@ public final class EngineMonitor implements AutoCloseable {
   public record Settings(long healthIntervalMs, long scrapeIntervalMs, long timeoutMs) {}
 
   private final Settings settings;
-  private final MonitorClient http;
+  private final EngineHttpClient http;
   private final Map<String, ScheduledFuture<?>[]> tasks = new ConcurrentHashMap<>();
 
   public EngineMonitor(Settings settings) {
     this.settings = settings;
-    this.http = new MonitorClient(settings.timeoutMs());
+    this.http = new EngineHttpClient(settings.timeoutMs());
   }
 
   /**
@@ -108,7 +109,7 @@ public final class EngineMonitor implements AutoCloseable {
     http.forget(backend.id());
   }
 
-  private java.util.concurrent.CompletableFuture<MonitorClient.Response> get(
+  private java.util.concurrent.CompletableFuture<EngineHttpClient.Response> get(
       Backend b, String path) {
     return http.get(b.endpoint(), path, settings.timeoutMs());
   }
@@ -230,7 +231,7 @@ public final class EngineMonitor implements AutoCloseable {
     }
   }
 
-  private static String describe(MonitorClient.Response r, Throwable err) {
+  private static String describe(EngineHttpClient.Response r, Throwable err) {
     return err != null ? err.toString() : "status " + r.status();
   }
 

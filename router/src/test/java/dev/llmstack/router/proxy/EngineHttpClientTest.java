@@ -1,4 +1,4 @@
-package dev.llmstack.router.stats;
+package dev.llmstack.router.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +17,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-class MonitorClientTest {
+class EngineHttpClientTest {
 
   /**
    * An HTTP/1.1 server on a raw socket, so a test decides what each connection does: answer every
@@ -27,7 +27,9 @@ class MonitorClientTest {
     enum Mode {
       KEEP_ALIVE,
       DROP_SECOND,
-      SILENT
+      SILENT,
+      CHUNKED,
+      UNTIL_CLOSE
     }
 
     final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -70,6 +72,27 @@ class MonitorClientTest {
             return;
           }
           byte[] body = ("answer " + requests.get()).getBytes(StandardCharsets.UTF_8);
+          if (mode == Mode.CHUNKED) {
+            // two chunks, the first with an extension, and the head split from the body
+            out.write(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            out.write("3;x=y\r\nans\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String rest = new String(body, StandardCharsets.UTF_8).substring(3);
+            out.write(
+                (Integer.toHexString(rest.length()) + "\r\n" + rest + "\r\n0\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            continue;
+          }
+          if (mode == Mode.UNTIL_CLOSE) {
+            out.write("HTTP/1.1 503 Busy\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            return; // the close ends the body
+          }
           out.write(
               ("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
                   .getBytes(StandardCharsets.US_ASCII));
@@ -103,25 +126,49 @@ class MonitorClientTest {
   @Test
   void getsTheBodyAndReusesTheConnection() throws Exception {
     try (Server server = new Server(Server.Mode.KEEP_ALIVE);
-        MonitorClient client = new MonitorClient(1000)) {
-      MonitorClient.Response first =
+        EngineHttpClient client = new EngineHttpClient(1000)) {
+      EngineHttpClient.Response first =
           client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS);
-      MonitorClient.Response second =
+      EngineHttpClient.Response second =
           client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS);
-      assertThat(first).isEqualTo(new MonitorClient.Response(200, "answer 1"));
-      assertThat(second).isEqualTo(new MonitorClient.Response(200, "answer 2"));
+      assertThat(first).isEqualTo(new EngineHttpClient.Response(200, "answer 1"));
+      assertThat(second).isEqualTo(new EngineHttpClient.Response(200, "answer 2"));
       assertThat(server.connections.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aChunkedBodyArrivesJoinedWithoutItsFramingAndTheConnectionIsKept() throws Exception {
+    try (Server server = new Server(Server.Mode.CHUNKED);
+        EngineHttpClient client = new EngineHttpClient(1000)) {
+      for (int i = 1; i <= 2; i++) {
+        assertThat(client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS))
+            .isEqualTo(new EngineHttpClient.Response(200, "answer " + i));
+      }
+      assertThat(server.connections.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aBodyWithoutALengthEndsWhenTheEngineCloses() throws Exception {
+    try (Server server = new Server(Server.Mode.UNTIL_CLOSE);
+        EngineHttpClient client = new EngineHttpClient(1000)) {
+      for (int i = 1; i <= 2; i++) {
+        assertThat(client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS))
+            .isEqualTo(new EngineHttpClient.Response(503, "answer " + i));
+      }
+      assertThat(server.connections.get()).isEqualTo(2);
     }
   }
 
   @Test
   void aKeptConnectionTheEngineDroppedIsRetriedOnANewOne() throws Exception {
     try (Server server = new Server(Server.Mode.DROP_SECOND);
-        MonitorClient client = new MonitorClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000)) {
       assertThat(client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS).status())
           .isEqualTo(200);
       // The second request reaches the kept connection, which the server drops unanswered.
-      MonitorClient.Response r =
+      EngineHttpClient.Response r =
           client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS);
       assertThat(r.status()).isEqualTo(200);
       assertThat(server.connections.get()).isEqualTo(2);
@@ -132,7 +179,7 @@ class MonitorClientTest {
   @Test
   void aSilentEngineTimesOut() throws Exception {
     try (Server server = new Server(Server.Mode.SILENT);
-        MonitorClient client = new MonitorClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000)) {
       long start = System.nanoTime();
       assertThatThrownBy(
               () -> client.get(server.endpoint(), "/health", 200).get(5, TimeUnit.SECONDS))
@@ -148,7 +195,7 @@ class MonitorClientTest {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
-    try (MonitorClient client = new MonitorClient(1000)) {
+    try (EngineHttpClient client = new EngineHttpClient(1000)) {
       assertThatThrownBy(
               () ->
                   client

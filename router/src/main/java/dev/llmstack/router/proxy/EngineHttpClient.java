@@ -1,102 +1,99 @@
-package dev.llmstack.router.stats;
+package dev.llmstack.router.proxy;
 
 import dev.llmstack.router.backend.IdleConnections;
 import dev.llmstack.router.discovery.Endpoint;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The engine monitor's HTTP/1.1 GET client: one Netty event loop of its own, keep-alive connections
+ * The engine monitor's HTTP/1.1 GET client: one event loop of its own, keep-alive connections
  * reused per engine, a deadline per request.
  *
- * <p>Why not the JDK's {@code HttpClient}: each of its requests hops between its selector thread,
- * the executor's carrier and virtual threads and the caller, and at a few requests per second its
- * code never gets hot. With the router pinned to one core, those threads woke every second and the
- * kernel let them preempt the proxy's event loop: a spell of slow proxied requests each time. Here
- * a request is one task on one thread (docs/benchmarks/router, session 6).
+ * <p>It speaks HTTP with the proxy's own machinery: the same transport (epoll where there is one)
+ * and the same {@link ResponseFramer}, with the request written as bytes. A monitor sends a few
+ * requests a second, too few for the JIT to ever make a code path of its own hot: with Netty's HTTP
+ * codec and aggregator over NIO, each probe or scrape took about a millisecond of cold code, on the
+ * core the proxy's event loop shares when the router is pinned, and every such spell held up the
+ * proxied requests behind it (docs/benchmarks/router, session 11). The proxy's code is compiled and
+ * in cache already, so here a request costs what it costs the proxy.
  *
- * <p>Everything but {@link #get}'s hand-off runs on the loop thread, so the idle pool needs no
- * lock. NIO rather than epoll: millisecond timers are all a monitor needs.
+ * <p>Why not the JDK's {@code HttpClient}: each of its requests hops between its selector thread,
+ * the executor's carrier and virtual threads and the caller (session 6). Here a request is one task
+ * on one thread, and everything but {@link #get}'s hand-off runs on that thread, so the idle pool
+ * needs no lock.
  */
-final class MonitorClient implements AutoCloseable {
+public final class EngineHttpClient implements AutoCloseable {
 
-  /** A response: status code and the body as text. */
-  record Response(int status, String body) {}
+  /** A response: status code and the body as text (chunked bodies joined). */
+  public record Response(int status, String body) {}
 
   /** Larger than any vLLM /metrics page (a few hundred KB with many LoRA adapters and buckets). */
-  private static final int MAX_BODY_BYTES = 16 << 20;
+  static final int MAX_BODY_BYTES = 16 << 20;
 
   /** Idle connections kept per engine: a probe, a scrape and a model fetch may overlap. */
   private static final int MAX_IDLE_PER_ENGINE = 2;
 
-  private final EventLoopGroup group =
-      new MultiThreadIoEventLoopGroup(
-          1, new DefaultThreadFactory("engine-monitor", true), NioIoHandler.newFactory());
-  private final EventLoop loop = group.next();
+  private final EventLoopGroup group;
+  private final EventLoop loop;
   private final Bootstrap bootstrap;
   private final IdleConnections idle = new IdleConnections(MAX_IDLE_PER_ENGINE);
 
-  MonitorClient(long connectTimeoutMs) {
-    this.bootstrap =
+  public EngineHttpClient(long connectTimeoutMs) {
+    Transport transport = Transport.best();
+    group =
+        new MultiThreadIoEventLoopGroup(
+            1, new DefaultThreadFactory("engine-monitor", true), transport.io());
+    loop = group.next();
+    bootstrap =
         new Bootstrap()
             .group(loop)
-            .channel(NioSocketChannel.class)
+            .channel(transport.clientChannel())
             .option(ChannelOption.TCP_NODELAY, true)
             // A few small requests a second: Netty's pooling allocator set up fresh chunks for
-            // them on this thread (a visible share of its CPU in a profile); plain heap buffers
+            // them on this thread (a visible share of its CPU in a profile); unpooled buffers
             // cost nothing to set up.
             .option(ChannelOption.ALLOCATOR, new UnpooledByteBufAllocator(false))
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectTimeoutMs)))
             .handler(
-                new ChannelInitializer<SocketChannel>() {
+                new ChannelInitializer<>() {
                   @Override
-                  protected void initChannel(SocketChannel ch) {
-                    ch.pipeline()
-                        .addLast(new HttpClientCodec())
-                        .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                        .addLast(new Exchange());
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(new Exchange());
                   }
                 });
   }
 
   /** The loop every request runs on; schedule periodic work here to stay on one thread. */
-  EventLoop loop() {
+  public EventLoop loop() {
     return loop;
   }
 
   /**
    * GETs {@code path} from {@code engine}; completes on the loop thread with the response, or
-   * exceptionally on a connect failure, a broken connection or after {@code timeoutMs}.
+   * exceptionally on a connect failure, a broken connection or response, or after {@code
+   * timeoutMs}.
    */
-  CompletableFuture<Response> get(Endpoint engine, String path, long timeoutMs) {
+  public CompletableFuture<Response> get(Endpoint engine, String path, long timeoutMs) {
     CompletableFuture<Response> result = new CompletableFuture<>();
     if (loop.inEventLoop()) {
       start(engine, path, timeoutMs, result);
@@ -144,10 +141,11 @@ final class MonitorClient implements AutoCloseable {
       Runnable retry) {
     Exchange exchange = ch.pipeline().get(Exchange.class);
     exchange.begin(engine.id(), result, timeoutMs, retry);
-    DefaultFullHttpRequest req =
-        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
-    req.headers().set(HttpHeaderNames.HOST, engine.host() + ":" + engine.port());
-    ch.writeAndFlush(req)
+    String head =
+        "GET " + path + " HTTP/1.1\r\nHost: " + engine.host() + ":" + engine.port() + "\r\n\r\n";
+    ByteBuf request = ch.alloc().buffer(head.length());
+    ByteBufUtil.writeAscii(request, head);
+    ch.writeAndFlush(request)
         .addListener(
             f -> {
               if (!f.isSuccess()) {
@@ -157,27 +155,34 @@ final class MonitorClient implements AutoCloseable {
   }
 
   /** Closes the idle connections to an engine no longer watched. */
-  void forget(String engine) {
+  public void forget(String engine) {
     loop.execute(() -> idle.closeAll(engine));
   }
 
-  /** One connection's request in flight, if any. */
-  private final class Exchange extends SimpleChannelInboundHandler<FullHttpResponse> {
+  /** One connection's request in flight, if any, and its response as it is read. */
+  private final class Exchange extends ChannelInboundHandlerAdapter {
+    private ChannelHandlerContext ctx;
+    private ResponseFramer framer;
+    private final ResponseFramer.DataSink collect = this::collect;
     private String engine;
     private CompletableFuture<Response> result;
     private ScheduledFuture<?> deadline;
     private Runnable retry;
-    private ChannelHandlerContext ctx;
+    private boolean headSeen;
+    private ByteBuf body;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       this.ctx = ctx;
+      this.framer = new ResponseFramer(ctx.alloc());
     }
 
     void begin(String engine, CompletableFuture<Response> result, long timeoutMs, Runnable retry) {
       this.engine = engine;
       this.result = result;
       this.retry = retry;
+      this.headSeen = false;
+      framer.reset(collect);
       this.deadline =
           ctx.executor()
               .schedule(
@@ -187,16 +192,41 @@ final class MonitorClient implements AutoCloseable {
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
-      CompletableFuture<Response> done = finish();
-      if (done == null) {
-        ctx.close(); // nothing asked for this
-        return;
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf in = (ByteBuf) msg;
+      try {
+        if (result == null) {
+          ctx.close(); // nothing asked for this
+          return;
+        }
+        framer.feed(in);
+        headSeen |= framer.headReady();
+        if (framer.ended()) {
+          complete(framer.keepAlive() && !framer.extraBytes());
+        }
+      } catch (RuntimeException e) { // a malformed response, or a body over the limit
+        fail(e);
+      } finally {
+        framer.readDone();
+        in.release();
       }
-      boolean keepAlive = HttpUtil.isKeepAlive(r) && r.decoderResult().isSuccess();
+    }
+
+    private void collect(ByteBuf buf, int from, int to) {
+      if (body == null) {
+        body = ctx.alloc().heapBuffer(Math.min(MAX_BODY_BYTES, Math.max(256, to - from)));
+      }
+      if (body.readableBytes() + (to - from) > MAX_BODY_BYTES) {
+        throw new IllegalStateException("response body over " + MAX_BODY_BYTES + " bytes");
+      }
+      body.writeBytes(buf, from, to - from);
+    }
+
+    private void complete(boolean reuse) {
       Response response =
-          new Response(r.status().code(), r.content().toString(StandardCharsets.UTF_8));
-      if (keepAlive) {
+          new Response(framer.status(), body == null ? "" : body.toString(StandardCharsets.UTF_8));
+      CompletableFuture<Response> done = finish();
+      if (reuse) {
         idle.offer(engine, ctx.channel());
       } else {
         ctx.close();
@@ -206,12 +236,13 @@ final class MonitorClient implements AutoCloseable {
 
     void fail(Throwable cause) {
       Runnable again = retry;
+      boolean answered = framer.sawBytes();
       CompletableFuture<Response> done = finish();
       ctx.close();
       if (done == null) {
         return;
       }
-      if (again != null && !(cause instanceof TimeoutException)) {
+      if (again != null && !answered && !(cause instanceof TimeoutException)) {
         again.run();
       } else {
         done.completeExceptionally(cause);
@@ -226,12 +257,21 @@ final class MonitorClient implements AutoCloseable {
         deadline.cancel(false);
         deadline = null;
       }
+      if (body != null) {
+        body.release();
+        body = null;
+      }
       return done;
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      fail(new java.io.IOException("connection closed before the response"));
+      if (result != null && headSeen && framer.framing() == ResponseFramer.Framing.UNTIL_CLOSE) {
+        complete(false); // a body without a length ends when the engine closes
+      } else {
+        fail(new IOException("connection closed before the response"));
+      }
+      framer.release();
       ctx.fireChannelInactive();
     }
 
