@@ -436,6 +436,8 @@ public final class ProxyBench {
     if (Runtime.version().feature() >= 23) {
       cmd.add("--sun-misc-unsafe-memory-access=allow"); // as the launcher runs it (see llmstack)
     }
+    // JIT compiler threads at nice 10, as the launcher runs them
+    cmd.addAll(List.of("-XX:ThreadPriorityPolicy=1", "-XX:CompilerThreadPriority=10"));
     String extra =
         System.getenv("LLMSTACK_BENCH_ROUTER_OPTS"); // e.g. a JFR recording for profiling
     if (extra != null && !extra.isBlank()) {
