@@ -436,8 +436,14 @@ public final class ProxyBench {
     if (Runtime.version().feature() >= 23) {
       cmd.add("--sun-misc-unsafe-memory-access=allow"); // as the launcher runs it (see llmstack)
     }
-    // JIT compiler threads at nice 10, as the launcher runs them
-    cmd.addAll(List.of("-XX:ThreadPriorityPolicy=1", "-XX:CompilerThreadPriority=10"));
+    // JIT compiler and background threads at nice 10, as the launcher runs them
+    cmd.addAll(
+        List.of(
+            "-XX:ThreadPriorityPolicy=1",
+            "-XX:CompilerThreadPriority=10",
+            "-XX:JavaPriority1_To_OSPriority=10",
+            "-XX:JavaPriority9_To_OSPriority=0",
+            "-XX:JavaPriority10_To_OSPriority=0"));
     String extra =
         System.getenv("LLMSTACK_BENCH_ROUTER_OPTS"); // e.g. a JFR recording for profiling
     if (extra != null && !extra.isBlank()) {

@@ -36,7 +36,12 @@ public final class FileEndpointSource implements EndpointSource {
   private final long pollMillis;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().name("config-watch").daemon(true).unstarted(r));
+          r ->
+              Thread.ofPlatform()
+                  .name("config-watch")
+                  .daemon(true)
+                  .priority(Thread.MIN_PRIORITY) // below the event loops (docs/configuration.md)
+                  .unstarted(r));
   private FileTime lastModified;
 
   public FileEndpointSource(Path file, long pollMillis) {

@@ -32,8 +32,8 @@ import java.util.concurrent.TimeoutException;
  * requests a second, too few for the JIT to ever make a code path of its own hot: with Netty's HTTP
  * codec and aggregator over NIO, each probe or scrape took about a millisecond of cold code, on the
  * core the proxy's event loop shares when the router is pinned, and every such spell held up the
- * proxied requests behind it (docs/benchmarks/router, session 11). The proxy's code is compiled and
- * in cache already, so here a request costs what it costs the proxy.
+ * proxied requests behind it (docs/benchmarks/router, session 11). The proxy's code is compiled
+ * already: in a profile of a benchmark run, the monitor thread's CPU time halved.
  *
  * <p>Why not the JDK's {@code HttpClient}: each of its requests hops between its selector thread,
  * the executor's carrier and virtual threads and the caller (session 6). Here a request is one task
@@ -60,7 +60,10 @@ public final class EngineHttpClient implements AutoCloseable {
     Transport transport = Transport.best();
     group =
         new MultiThreadIoEventLoopGroup(
-            1, new DefaultThreadFactory("engine-monitor", true), transport.io());
+            1,
+            // below the event loops (docs/configuration.md, "JIT compiler and background threads")
+            new DefaultThreadFactory("engine-monitor", true, Thread.MIN_PRIORITY),
+            transport.io());
     loop = group.next();
     bootstrap =
         new Bootstrap()

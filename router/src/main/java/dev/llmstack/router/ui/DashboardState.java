@@ -54,7 +54,12 @@ public final class DashboardState implements AutoCloseable {
   private final Map<String, Double> hitRate = new HashMap<>();
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().name("dashboard-sampler").daemon(true).unstarted(r));
+          r ->
+              Thread.ofPlatform()
+                  .name("dashboard-sampler")
+                  .daemon(true)
+                  .priority(Thread.MIN_PRIORITY) // below the event loops (docs/configuration.md)
+                  .unstarted(r));
 
   /**
    * How long after the last look at the state the sampler goes on rendering it every tick. A router

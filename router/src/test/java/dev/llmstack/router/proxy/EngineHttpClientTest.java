@@ -162,6 +162,15 @@ class EngineHttpClientTest {
   }
 
   @Test
+  void itsThreadRunsBelowTheEventLoopsPriority() throws Exception {
+    try (EngineHttpClient client = new EngineHttpClient(1000)) {
+      // with -XX:ThreadPriorityPolicy=1 (the launcher's), Java's minimum is nice 10
+      assertThat(client.loop().submit(() -> Thread.currentThread().getPriority()).get())
+          .isEqualTo(Thread.MIN_PRIORITY);
+    }
+  }
+
+  @Test
   void aKeptConnectionTheEngineDroppedIsRetriedOnANewOne() throws Exception {
     try (Server server = new Server(Server.Mode.DROP_SECOND);
         EngineHttpClient client = new EngineHttpClient(1000)) {

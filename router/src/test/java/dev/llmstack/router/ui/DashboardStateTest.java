@@ -53,4 +53,20 @@ class DashboardStateTest {
     JsonNode next = json.readTree(state.json());
     assertThat(next.path("series").path("t")).hasSize(4);
   }
+
+  @Test
+  void theSamplerRunsBelowTheEventLoopsPriority() {
+    BackendRegistry registry = new BackendRegistry(OutlierPolicy.DEFAULT, b -> {}, b -> {});
+    try (DashboardState state =
+        new DashboardState(registry, new RouterMetrics(registry), new DecisionLog(8), 60_000)) {
+      state.start(); // schedules its ticks, which starts the sampler thread
+      // with -XX:ThreadPriorityPolicy=1 (the launcher's), Java's minimum is nice 10
+      assertThat(
+              Thread.getAllStackTraces().keySet().stream()
+                  .filter(t -> t.getName().equals("dashboard-sampler"))
+                  .map(Thread::getPriority))
+          .isNotEmpty()
+          .containsOnly(Thread.MIN_PRIORITY);
+    }
+  }
 }
