@@ -103,6 +103,44 @@ public final class HttpLoad implements AutoCloseable {
       }
       return spells;
     }
+
+    /**
+     * Requests slower than {@code slowMicros} that fell in short spells: requests over the
+     * threshold that were meant to be sent less than {@code gapMicros} apart form one spell, and a
+     * spell counts when its slowest request stayed under {@code longMicros}. A proxy's own bursts
+     * of work (a collection, a compile, its monitor) make such short spells; the machine's longer
+     * stalls hit every target alike and decide the p99 of a noisy round, so this count tells
+     * proxies apart where the p99 cannot.
+     */
+    public long slowInShortSpells(long slowMicros, long gapMicros, long longMicros) {
+      java.util.List<long[]> slow = new java.util.ArrayList<>(); // {sent, latency}
+      for (int i = 0; i < size; i++) {
+        if (latencyMicros[i] > slowMicros) {
+          slow.add(new long[] {sentMicros[i], latencyMicros[i]});
+        }
+      }
+      slow.sort(
+          java.util.Comparator.comparingLong(r -> r[0])); // the timeline is in completion order
+      long[][] byTime = slow.toArray(new long[0][]);
+      int n = byTime.length;
+      long counted = 0;
+      int spellStart = 0;
+      long spellMax = 0;
+      for (int i = 0; i <= n; i++) {
+        if (i == n || (i > spellStart && byTime[i][0] - byTime[i - 1][0] >= gapMicros)) {
+          if (i > spellStart && spellMax < longMicros) {
+            counted += i - spellStart;
+          }
+          if (i == n) {
+            break;
+          }
+          spellStart = i;
+          spellMax = 0;
+        }
+        spellMax = Math.max(spellMax, byTime[i][1]);
+      }
+      return counted;
+    }
   }
 
   private final BenchLoop loop;

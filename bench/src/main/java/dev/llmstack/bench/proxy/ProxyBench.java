@@ -251,6 +251,7 @@ public final class ProxyBench {
     double[][] p50 = new double[3][n];
     double[][] p99 = new double[3][n];
     int[][] slowSpells = new int[3][n];
+    long[][] slowInShortSpells = new long[3][n];
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
@@ -275,6 +276,10 @@ public final class ProxyBench {
             // Slow: 5 ms over the run's median (a stream's median is its 50 ms of chunks).
             long slow = (long) (r.p50Ms() * 1000) + SLOW_MICROS;
             slowSpells[i][rep] = r.timeline().slowSpells(slow);
+            slowInShortSpells[i][rep] =
+                r.timeline()
+                    .slowInShortSpells(
+                        SHORT_SPELL_SLOW_MICROS, SHORT_SPELL_GAP_MICROS, SHORT_SPELL_MAX_MICROS);
             writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
           }
           long[] gcAfter = generatorGc();
@@ -311,6 +316,10 @@ public final class ProxyBench {
         ArrayNode spells = t.putArray("half_load_slow_spells_runs");
         for (int v : slowSpells[i]) {
           spells.add(v);
+        }
+        ArrayNode shortSpells = t.putArray("half_load_requests_over_1ms_in_short_spells_runs");
+        for (long v : slowInShortSpells[i]) {
+          shortSpells.add(v);
         }
       }
       t.put("half_load_errors", errors[i]);
@@ -394,6 +403,15 @@ public final class ProxyBench {
 
   /** What the timelines call a slow request: this much over the run's median. */
   private static final long SLOW_MICROS = 5_000;
+
+  /**
+   * The short-spell count (HttpLoad.Timeline#slowInShortSpells): requests over 1 ms (the goal's
+   * added p99) in spells of such requests less than 2 ms apart whose slowest stayed under 5 ms.
+   */
+  private static final long SHORT_SPELL_SLOW_MICROS = 1_000;
+
+  private static final long SHORT_SPELL_GAP_MICROS = 2_000;
+  private static final long SHORT_SPELL_MAX_MICROS = 5_000;
 
   /** Writes one latency run's timeline under {@code <out>/timeline/}. */
   private void writeTimeline(String file, HttpLoad.Timeline timeline) {

@@ -36,6 +36,27 @@ class HttpLoadTimelineTest {
   }
 
   @Test
+  void slowRequestsCountOnlyInSpellsWhoseSlowestStaysShort() {
+    HttpLoad.Timeline t =
+        timeline(
+            new long[][] {
+              {1_000, 1_500}, // spell 1: 3 slow, slowest 2.5 ms
+              {11_200, 200},
+              {10_000, 2_500}, // completion order is not send order
+              {1_500, 1_200},
+              {500_000, 1_100}, // spell 2: 2 slow, slowest 9 ms (a long stall)
+              {501_000, 9_000},
+              {900_000, 4_000}, // spell 3: 1 slow, slowest 4 ms
+              {950_000, 900} // fast
+            });
+    assertThat(t.slowInShortSpells(1_000, 10_000, 5_000)).isEqualTo(4);
+    assertThat(t.slowInShortSpells(1_000, 10_000, 10_000)).isEqualTo(6);
+    // a shorter gap splits spell 1 at its 8.5-ms hole: {1_000, 1_500} and {10_000} still count
+    assertThat(t.slowInShortSpells(1_000, 5_000, 5_000)).isEqualTo(4);
+    assertThat(t.slowInShortSpells(1_000, 10_000, 2_000)).isZero();
+  }
+
+  @Test
   void anOpenLoopRunKeepsEveryCountedRequest() throws Exception {
     byte[] body =
         "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
