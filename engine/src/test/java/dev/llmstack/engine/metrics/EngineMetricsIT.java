@@ -8,9 +8,11 @@ import dev.llmstack.engine.testing.PrometheusParser;
 import dev.llmstack.engine.testing.PrometheusParser.Family;
 import dev.llmstack.engine.testing.PrometheusParser.Sample;
 import dev.llmstack.engine.testing.TestHttp;
+import dev.llmstack.protocol.metrics.PrometheusText;
 import dev.llmstack.protocol.metrics.VllmMetricNames;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.Test;
 class EngineMetricsIT {
 
   static final String MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+  static final String SUCCESS = "vllm:request_success_total";
 
   @Test
   void exportsVllmMetricsThatRealParsersRead() throws Exception {
@@ -37,7 +40,15 @@ class EngineMetricsIT {
               + "\",\"max_tokens\":8,\"ignore_eos\":true}";
       http.post("/v1/completions", prompt);
       http.post("/v1/completions", prompt); // a prefix-cache hit
+      // A request is counted as its engine step finishes it, which may be just after its last byte
+      // went out (vLLM's stats also trail its responses): scrape until both are in, for up to 5 s.
       TestHttp.Reply r = http.get("/metrics");
+      for (long deadline = System.nanoTime() + 5_000_000_000L;
+          PrometheusText.sums(r.body(), Set.of(SUCCESS)).getOrDefault(SUCCESS, 0.0) < 2;
+          r = http.get("/metrics")) {
+        assertThat(System.nanoTime()).as("both requests counted within 5 s").isLessThan(deadline);
+        Thread.sleep(20);
+      }
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.raw().headers().firstValue("content-type").orElse("")).startsWith("text/plain");
       String text = r.body();
