@@ -41,12 +41,51 @@ class RequestFieldsTest {
           "{\"model\":5}",
           "{\"stream\":\"yes\"}",
           "{\"a\":1} trailing",
-          "{\"a\":[1,}"
+          "{\"a\":[1,}",
+          "   ",
+          "{\"a\":1}{\"b\":2}",
+          "{\"a\":1} \"open string",
+          "{\"a\":1} 12",
+          "{\"model\":\"m",
+          "{\"a\":{\"b\":[1,2",
+          "{\"model\":{\"x\":1}}",
+          "{\"a\":1"
         }) {
       assertThatThrownBy(() -> read(bad))
           .as(bad)
           .isInstanceOfSatisfying(
               OpenAiException.class, e -> assertThat(e.error().status()).isEqualTo(400));
+    }
+  }
+
+  @Test
+  void eachBodyOnAThreadIsReadOnItsOwnWhateverCameBefore() {
+    // One parser per thread reads the bodies as a stream: a body that stops inside a value, or
+    // leaves the start of one after its object, must not leak into the next.
+    String[] before = {
+      "{\"a\":1} \"open string",
+      "{\"model\":\"cut",
+      "{\"a\":[1,2",
+      "[",
+      "{\"a\":1} 12",
+      "{\"a\":tru"
+    };
+    for (String b : before) {
+      assertThatThrownBy(() -> read(b)).as(b).isInstanceOf(OpenAiException.class);
+      assertThat(read("{\"model\":\"after\",\"stream\":true}"))
+          .as("after %s", b)
+          .isEqualTo(new RequestFields("after", null, true));
+    }
+    assertThat(read("{\"model\":\"ws\"} \r\n\t ").model()).isEqualTo("ws");
+    assertThat(read(" \n{\"model\":\"lead\"}").model()).isEqualTo("lead");
+  }
+
+  @Test
+  void aParserIsReplacedAfterItsShareOfBodiesAndReadingGoesOn() {
+    for (int i = 0; i < RequestFields.BODIES_PER_PARSER * 2 + 10; i++) {
+      String model = "m" + i;
+      assertThat(read("{\"field" + i + "\":[1],\"model\":\"" + model + "\"}").model())
+          .isEqualTo(model);
     }
   }
 
