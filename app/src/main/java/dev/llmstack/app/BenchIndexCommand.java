@@ -23,12 +23,15 @@ final class BenchIndexCommand implements Callable<Integer> {
   }
 
   /** Runs one JMH benchmark class in this JVM's class path and writes its JSON result to out. */
-  static int runJmh(String benchmark, String out) throws Exception {
+  static int runJmh(String benchmark, String out, String... jmhArgs) throws Exception {
     java.nio.file.Path p = java.nio.file.Path.of(out);
     if (p.getParent() != null) {
       java.nio.file.Files.createDirectories(p.getParent());
     }
-    org.openjdk.jmh.Main.main(new String[] {benchmark, "-rf", "json", "-rff", out});
+    java.util.List<String> args =
+        new java.util.ArrayList<>(java.util.List.of(benchmark, "-rf", "json", "-rff", out));
+    args.addAll(java.util.List.of(jmhArgs));
+    org.openjdk.jmh.Main.main(args.toArray(String[]::new));
     return 0;
   }
 }

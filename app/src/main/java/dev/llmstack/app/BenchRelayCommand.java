@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
     description =
         "Runs the JMH benchmark of the router's request and response paths: byte framing against"
             + " Netty's decode and re-encode, for a client request, a small JSON answer and an SSE"
-            + " stream.")
+            + " stream, and the read of a request body's routing fields; time and bytes allocated"
+            + " per operation.")
 final class BenchRelayCommand implements Callable<Integer> {
 
   @Option(
@@ -22,6 +23,7 @@ final class BenchRelayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return BenchIndexCommand.runJmh("dev.llmstack.router.proxy.RelayBenchmark", out);
+    // with JMH's allocation profiler: bytes per operation are the other half of a hot path's cost
+    return BenchIndexCommand.runJmh("dev.llmstack.router.proxy.RelayBenchmark", out, "-prof", "gc");
   }
 }
