@@ -139,25 +139,23 @@ class EngineHttpClientTest {
 
   @Test
   void aChunkedBodyArrivesJoinedWithoutItsFramingAndTheConnectionIsKept() throws Exception {
-    try (Server server = new Server(Server.Mode.CHUNKED);
-        EngineHttpClient client = new EngineHttpClient(1000)) {
-      for (int i = 1; i <= 2; i++) {
-        assertThat(client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS))
-            .isEqualTo(new EngineHttpClient.Response(200, "answer " + i));
-      }
-      assertThat(server.connections.get()).isEqualTo(1);
-    }
+    twoAnswers(Server.Mode.CHUNKED, 200, 1);
   }
 
   @Test
   void aBodyWithoutALengthEndsWhenTheEngineCloses() throws Exception {
-    try (Server server = new Server(Server.Mode.UNTIL_CLOSE);
+    twoAnswers(Server.Mode.UNTIL_CLOSE, 503, 2);
+  }
+
+  /** Two GETs in turn, each answered in full, over {@code connections} connections in all. */
+  private static void twoAnswers(Server.Mode mode, int status, int connections) throws Exception {
+    try (Server server = new Server(mode);
         EngineHttpClient client = new EngineHttpClient(1000)) {
       for (int i = 1; i <= 2; i++) {
-        assertThat(client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS))
-            .isEqualTo(new EngineHttpClient.Response(503, "answer " + i));
+        assertThat(client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS))
+            .isEqualTo(new EngineHttpClient.Response(status, "answer " + i));
       }
-      assertThat(server.connections.get()).isEqualTo(2);
+      assertThat(server.connections.get()).isEqualTo(connections);
     }
   }
 
