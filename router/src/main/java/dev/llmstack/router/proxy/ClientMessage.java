@@ -73,7 +73,12 @@ sealed interface ClientMessage {
       out.writeShort(AsciiBytes.CRLF);
       out.writeShort(AsciiBytes.CRLF);
       if (copyBody) {
-        return out.writeBytes(body, body.readerIndex(), length);
+        // Read from the body into out, not written into out from the body: Netty's pooled buffer
+        // makes an NIO view of itself for every write from another buffer (an object per request),
+        // while reading into a buffer with a memory address is a plain memory copy.
+        int at = out.writerIndex();
+        body.getBytes(body.readerIndex(), out, at, length);
+        return out.writerIndex(at + length);
       }
       return Unpooled.wrappedBuffer(out, body.retainedDuplicate());
     }
