@@ -204,8 +204,10 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
 
   private void send(Channel ch) {
     upstream = ch;
-    // Token counts for metrics and the access log, read from the payload as it passes.
-    usage = new UsageScanner();
+    // Token counts for metrics and the access log, read from the payload as it passes; the
+    // connection's scanner, started afresh for each attempt.
+    usage = owner.usage();
+    usage.reset();
     UpstreamHandler handler = UpstreamHandler.of(ch);
     if (request.http10()) {
       payload = new PayloadRanges(usage);

@@ -66,6 +66,20 @@ final class RouterHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
 
   /**
+   * Reads the usage numbers of this connection's responses, one exchange after another (the next
+   * starts only once the last has responded): one per request was a tenth of the event loop's
+   * allocation. Made at the first proxied request, so other connections carry none.
+   */
+  private UsageScanner usage;
+
+  UsageScanner usage() {
+    if (usage == null) {
+      usage = new UsageScanner();
+    }
+    return usage;
+  }
+
+  /**
    * The connection's deadline for its next request, armed while the router owes it no response
    * (after connecting, and after each response); null when the timeout is off.
    */

@@ -42,6 +42,15 @@ final class UsageScanner implements ResponseFramer.DataSink {
   private int tailLength;
   private int reading = -1; // the field whose number is being read, else -1
 
+  /** Starts on a new response: the scanner of a client connection serves its exchanges in turn. */
+  void reset() {
+    promptTokens = -1;
+    completionTokens = -1;
+    cachedTokens = -1;
+    tailLength = 0;
+    reading = -1;
+  }
+
   void scan(ByteBuf buf) {
     data(buf, buf.readerIndex(), buf.writerIndex());
   }

@@ -37,6 +37,24 @@ class UsageScannerTest {
   }
 
   @Test
+  void aResetScannerReadsTheNextResponseAsIfNew() {
+    // One scanner serves a connection's responses in turn: the first stops in the middle of a
+    // number and a name, and nothing of it may reach the second.
+    UsageScanner u = new UsageScanner();
+    scan(u, "{\"usage\":{\"prompt_tokens\":12");
+    scan(u, "{\"x\":1,\"completion_tok");
+    u.reset();
+    assertThat(u.promptTokens()).isEqualTo(-1);
+    assertThat(u.completionTokens()).isEqualTo(-1);
+    scan(u, "ens\":99}");
+    assertThat(u.completionTokens()).isEqualTo(-1);
+    scan(u, "{\"usage\":{\"completion_tokens\":7}}");
+    assertThat(u.completionTokens()).isEqualTo(7);
+    assertThat(u.promptTokens()).isEqualTo(-1);
+    assertThat(u.cachedTokens()).isEqualTo(-1);
+  }
+
+  @Test
   void oneByteAtATimeAndOnePieceLargerThanTheScratchArray() {
     UsageScanner bytewise = new UsageScanner();
     for (int i = 0; i < STREAM_END.length(); i++) {
