@@ -43,9 +43,9 @@ record RequestFields(String model, String user, boolean stream) {
   /**
    * One parser per event loop, fed the bodies one after another as a stream of JSON values.
    * Jackson's non-blocking parser reads a stream of root values and can be fed more input after
-   * each, so it is built once, not per request: a parser made per body allocated about 800 bytes
-   * (its contexts, symbol table, I/O context and text buffer), half of what the router allocated
-   * per request, and took 280 ns against 200 reused (session 11).
+   * each, so it is built once, not per request: a parser made per body allocated 888 bytes (its
+   * contexts, symbol table, I/O context and text buffer), half of what the router allocated per
+   * request; reused, 97 (RelayBenchmark.requestFields, session 11).
    */
   private static final class BodyParser {
     final JsonParser parser;
