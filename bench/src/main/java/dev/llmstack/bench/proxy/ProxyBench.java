@@ -401,6 +401,19 @@ public final class ProxyBench {
     }
   }
 
+  /**
+   * JIT compiler and background threads at nice 10, event loops at 0: the flags the llmstack
+   * launcher and the container image run the router with (docs/configuration.md), checked to agree
+   * by ProxyBenchTest.
+   */
+  static final List<String> PRIORITY_FLAGS =
+      List.of(
+          "-XX:ThreadPriorityPolicy=1",
+          "-XX:CompilerThreadPriority=10",
+          "-XX:JavaPriority1_To_OSPriority=10",
+          "-XX:JavaPriority9_To_OSPriority=0",
+          "-XX:JavaPriority10_To_OSPriority=0");
+
   /** What the timelines call a slow request: this much over the run's median. */
   private static final long SLOW_MICROS = 5_000;
 
@@ -454,14 +467,7 @@ public final class ProxyBench {
     if (Runtime.version().feature() >= 23) {
       cmd.add("--sun-misc-unsafe-memory-access=allow"); // as the launcher runs it (see llmstack)
     }
-    // JIT compiler and background threads at nice 10, as the launcher runs them
-    cmd.addAll(
-        List.of(
-            "-XX:ThreadPriorityPolicy=1",
-            "-XX:CompilerThreadPriority=10",
-            "-XX:JavaPriority1_To_OSPriority=10",
-            "-XX:JavaPriority9_To_OSPriority=0",
-            "-XX:JavaPriority10_To_OSPriority=0"));
+    cmd.addAll(PRIORITY_FLAGS);
     String extra =
         System.getenv("LLMSTACK_BENCH_ROUTER_OPTS"); // e.g. a JFR recording for profiling
     if (extra != null && !extra.isBlank()) {

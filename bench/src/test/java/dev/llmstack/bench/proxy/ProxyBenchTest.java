@@ -21,6 +21,18 @@ class ProxyBenchTest {
   }
 
   @Test
+  void runsTheRouterWithTheLaunchersAndTheImagesPriorityFlags() throws Exception {
+    // the tests run in the bench module's directory
+    String launcher = Files.readString(Path.of("../llmstack"));
+    String dockerfile = Files.readString(Path.of("../deploy/docker/Dockerfile"));
+    assertThat(ProxyBench.PRIORITY_FLAGS).isNotEmpty();
+    for (String flag : ProxyBench.PRIORITY_FLAGS) {
+      assertThat(launcher).as("llmstack").contains(flag);
+      assertThat(dockerfile).as("Dockerfile").contains(flag);
+    }
+  }
+
+  @Test
   void readsTheCoresTasksetGaveAProcess() throws Exception {
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/taskset")), "needs taskset");
     Process p = new ProcessBuilder("/usr/bin/taskset", "-c", "0", "sleep", "30").start();

@@ -46,7 +46,7 @@ public final class EngineHttpClient implements AutoCloseable {
   public record Response(int status, String body) {}
 
   /** Larger than any vLLM /metrics page (a few hundred KB with many LoRA adapters and buckets). */
-  static final int MAX_BODY_BYTES = 16 << 20;
+  private static final int MAX_BODY_BYTES = 16 << 20;
 
   /** Idle connections kept per engine: a probe, a scrape and a model fetch may overlap. */
   private static final int MAX_IDLE_PER_ENGINE = 2;
