@@ -119,26 +119,23 @@ public final class HttpLoad implements AutoCloseable {
           slow.add(new long[] {sentMicros[i], latencyMicros[i]});
         }
       }
-      slow.sort(
-          java.util.Comparator.comparingLong(r -> r[0])); // the timeline is in completion order
-      long[][] byTime = slow.toArray(new long[0][]);
-      int n = byTime.length;
+      // the timeline is in completion order
+      slow.sort(java.util.Comparator.comparingLong(r -> r[0]));
       long counted = 0;
-      int spellStart = 0;
+      int spellSize = 0;
       long spellMax = 0;
-      for (int i = 0; i <= n; i++) {
-        if (i == n || (i > spellStart && byTime[i][0] - byTime[i - 1][0] >= gapMicros)) {
-          if (i > spellStart && spellMax < longMicros) {
-            counted += i - spellStart;
-          }
-          if (i == n) {
-            break;
-          }
-          spellStart = i;
+      long lastSent = 0;
+      for (long[] r : slow) {
+        if (spellSize > 0 && r[0] - lastSent >= gapMicros) { // the spell before ended
+          counted += spellMax < longMicros ? spellSize : 0;
+          spellSize = 0;
           spellMax = 0;
         }
-        spellMax = Math.max(spellMax, byTime[i][1]);
+        spellSize++;
+        spellMax = Math.max(spellMax, r[1]);
+        lastSent = r[0];
       }
+      counted += spellMax < longMicros ? spellSize : 0;
       return counted;
     }
   }
