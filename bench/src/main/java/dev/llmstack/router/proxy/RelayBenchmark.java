@@ -147,6 +147,9 @@ public class RelayBenchmark {
   private EmbeddedChannel rawClientSide;
   private ResponseFramer framer;
   private io.netty.buffer.ByteBuf requestBody;
+  private final UsageScanner usage = new UsageScanner();
+  private ByteBuf jsonBody;
+  private List<ByteBuf> ssePayload;
 
   @Setup(Level.Trial)
   public void setUp() {
@@ -164,12 +167,19 @@ public class RelayBenchmark {
     requestBody =
         io.netty.buffer.Unpooled.directBuffer()
             .writeBytes(REQUEST_BODY.getBytes(StandardCharsets.UTF_8));
+    jsonBody = Unpooled.directBuffer().writeBytes(JSON.getBytes(StandardCharsets.US_ASCII));
+    ssePayload = new ArrayList<>();
+    for (byte[] read : sse.subList(1, sse.size())) {
+      ssePayload.add(Unpooled.directBuffer().writeBytes(read));
+    }
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
     framer.release();
     requestBody.release();
+    jsonBody.release();
+    ssePayload.forEach(ByteBuf::release);
     nettyRequestSide.finishAndReleaseAll();
     framerRequestSide.finishAndReleaseAll();
     engineSide.finishAndReleaseAll();
@@ -295,6 +305,26 @@ public class RelayBenchmark {
         }) {
       h.remove(name);
     }
+  }
+
+  /**
+   * The usage scan alone over a small answer's body, from a direct buffer like the event loop's.
+   */
+  @Benchmark
+  public long usageJson() {
+    usage.reset();
+    usage.scan(jsonBody);
+    return usage.promptTokens() + usage.completionTokens();
+  }
+
+  /** The usage scan alone over an SSE stream's payload, in the pieces it arrives in. */
+  @Benchmark
+  public long usageSse() {
+    usage.reset();
+    for (ByteBuf piece : ssePayload) {
+      usage.scan(piece);
+    }
+    return usage.promptTokens() + usage.completionTokens();
   }
 
   @Benchmark

@@ -87,4 +87,23 @@ class UsageScannerTest {
     scan(u, "{\"completion_tokens\":3}{\"completion_tokens\":\"\"completion_tokens\":17}");
     assertThat(u.completionTokens()).isEqualTo(17);
   }
+
+  @Test
+  void findsEveryColonAsAByteLoopWould() {
+    // Colons at every place in and across the eight-byte words, runs of them, and bytes that
+    // differ from ':' (0x3A) in one bit, which a wrong zero-byte test would take for colons.
+    byte[] a =
+        "::;x:8:ab\u00ba\u00bb:cdefghij:::k2z;;:0123456789:".getBytes(StandardCharsets.ISO_8859_1);
+    for (int from = 0; from <= a.length; from++) {
+      for (int limit = from; limit <= a.length; limit++) {
+        int expected = from;
+        while (expected < limit && a[expected] != ':') {
+          expected++;
+        }
+        assertThat(UsageScanner.nextColon(a, from, limit))
+            .as("[%d, %d)", from, limit)
+            .isEqualTo(expected);
+      }
+    }
+  }
 }
