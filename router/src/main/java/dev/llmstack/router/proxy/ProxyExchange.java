@@ -288,20 +288,22 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
     if (f.finalCrlf() && !dechunk) {
       pending().writeShort(ResponseFramer.CRLF);
     }
-    ByteBuf last = pending != null ? pending : Unpooled.EMPTY_BUFFER;
+    ByteBuf last = pending;
     pending = null;
     if (f.ended()) {
       if (keepAlive) {
         // A failed write fires exceptionCaught, which closes the client (CLOSE_ON_FAILURE).
-        clientOut.writeAndFlush(last, clientOut.voidPromise());
+        flushToClient(last);
       } else {
-        clientOut.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
+        clientOut
+            .writeAndFlush(last != null ? last : Unpooled.EMPTY_BUFFER)
+            .addListener(ChannelFutureListener.CLOSE);
       }
       upstreamKeepAlive &= !f.extraBytes();
       finish();
       return;
     }
-    clientOut.writeAndFlush(last, clientOut.voidPromise());
+    flushToClient(last);
     if (!client.channel().isWritable()) {
       upstream.config().setAutoRead(false);
     }
@@ -321,6 +323,19 @@ final class ProxyExchange extends HeadDeadlines.Waiter {
       pending = null;
     }
     clientOut.write(src.retainedSlice(from, length), clientOut.voidPromise());
+  }
+
+  /**
+   * Writes {@code last} (may be null) and flushes. Without a buffer of its own, a flush alone: an
+   * empty buffer behind a relayed slice made two messages of one, and Netty sent them with {@code
+   * writev} and its I/O vector rather than one {@code send}.
+   */
+  private void flushToClient(ByteBuf last) {
+    if (last != null) {
+      clientOut.writeAndFlush(last, clientOut.voidPromise());
+    } else {
+      clientOut.flush();
+    }
   }
 
   /** The buffer of the router's own bytes waiting to go to the client, made when needed. */
