@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 : > "$OUT/out.txt"
 # The benchmark pins its own processes; what this script runs itself stays on core 0, so the
 # trace does not record it.
-"$ROOT/llmstack" bench-router --seconds 6 --pin --repeats 1 --timeline --out "$OUT" \
+"$ROOT/llmstack" bench-router --seconds 6 --pin --repeats 1 --timeline --scenario small-json --out "$OUT" \
   > "$OUT/out.txt" 2>&1 &
 BENCH=$!
 # tail ends on SIGPIPE once grep has its line: not a failure.

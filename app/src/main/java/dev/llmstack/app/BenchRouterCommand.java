@@ -2,6 +2,8 @@ package dev.llmstack.app;
 
 import dev.llmstack.bench.proxy.ProxyBench;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,6 +68,14 @@ final class BenchRouterCommand implements Callable<Integer> {
   boolean pin;
 
   @Option(
+      names = "--scenario",
+      split = ",",
+      description =
+          "Scenarios to run: small-json, sse-stream-10x5ms (default: both). One alone halves the"
+              + " run, e.g. for a profile of the small-JSON path.")
+  List<String> scenarios = ProxyBench.Settings.SCENARIOS;
+
+  @Option(
       names = "--out",
       defaultValue = "docs/benchmarks/router",
       description = "Report directory.")
@@ -79,6 +89,10 @@ final class BenchRouterCommand implements Callable<Integer> {
     }
     if (!(loadFraction > 0 && loadFraction <= 1)) {
       throw new IllegalArgumentException("--load-fraction must be in (0, 1]");
+    }
+    if (scenarios.isEmpty() || !ProxyBench.Settings.SCENARIOS.containsAll(scenarios)) {
+      throw new IllegalArgumentException(
+          "--scenario takes " + String.join(", ", ProxyBench.Settings.SCENARIOS));
     }
     Path jar =
         Path.of(
@@ -94,7 +108,8 @@ final class BenchRouterCommand implements Callable<Integer> {
                 repeats,
                 warmupSeconds,
                 timeline,
-                loadFraction))
+                loadFraction,
+                Set.copyOf(scenarios)))
         .run();
     return 0;
   }

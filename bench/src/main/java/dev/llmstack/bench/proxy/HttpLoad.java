@@ -66,9 +66,12 @@ public final class HttpLoad implements AutoCloseable {
    * Every counted request of an open-loop run, in completion order: when it was meant to be sent
    * (microseconds after the counted window began) and its latency in microseconds. It shows when
    * slow requests happened, which a histogram cannot: spells of them next to a proxy's GC log say
-   * whether its pauses, or something else, make the tail.
+   * whether its pauses, or something else, make the tail. {@code startNanos} is when the counted
+   * window began, by {@link System#nanoTime()}: CLOCK_MONOTONIC on Linux, the clock a scheduler
+   * trace ({@code perf sched record -k CLOCK_MONOTONIC}) stamps its events with, so the two line
+   * up.
    */
-  public record Timeline(long[] sentMicros, long[] latencyMicros, int size) {
+  public record Timeline(long startNanos, long[] sentMicros, long[] latencyMicros, int size) {
 
     /** CSV with a header line. */
     public String toCsv() {
@@ -247,7 +250,7 @@ public final class HttpLoad implements AutoCloseable {
         errors.get(),
         recorder.getIntervalHistogram(),
         served.get(),
-        keepTimeline ? new Timeline(sink.sent, sink.latency, sink.size) : null);
+        keepTimeline ? new Timeline(start, sink.sent, sink.latency, sink.size) : null);
   }
 
   private static final class TimelineSink {

@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The router against nginx, in the same run on the same machine: both round-robin over the same two
@@ -36,7 +38,12 @@ public final class ProxyBench {
       int repeats,
       int warmupSeconds,
       boolean timeline,
-      double loadFraction) {}
+      double loadFraction,
+      Set<String> scenarios) {
+
+    /** The scenarios there are, in the order they run. */
+    public static final List<String> SCENARIOS = List.of("small-json", "sse-stream-10x5ms");
+  }
 
   private record Scenario(
       String name, byte[] body, int saturationConnections, int openConnections) {}
@@ -108,9 +115,11 @@ public final class ProxyBench {
             "{\"model\":\"stub-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}"
                 .getBytes(StandardCharsets.UTF_8);
         List<Scenario> scenarioList =
-            List.of(
-                new Scenario("small-json", chat, 64, 64),
-                new Scenario("sse-stream-10x5ms", stream, 256, 512));
+            Stream.of(
+                    new Scenario(Settings.SCENARIOS.get(0), chat, 64, 64),
+                    new Scenario(Settings.SCENARIOS.get(1), stream, 256, 512))
+                .filter(sc -> settings.scenarios().contains(sc.name()))
+                .toList();
         // A JVM compiles its hot code during its first tens of seconds, on the same cores: a
         // router (or stub, or load generator) still compiling is not the one in production.
         // Every target sees every scenario first, so that nothing measured below pays for it.
@@ -252,6 +261,7 @@ public final class ProxyBench {
     double[][] p99 = new double[3][n];
     int[][] slowSpells = new int[3][n];
     long[][] slowInShortSpells = new long[3][n];
+    long[][] timelineStart = new long[3][n];
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
@@ -280,6 +290,7 @@ public final class ProxyBench {
                 r.timeline()
                     .slowInShortSpells(
                         SHORT_SPELL_SLOW_MICROS, SHORT_SPELL_GAP_MICROS, SHORT_SPELL_MAX_MICROS);
+            timelineStart[i][rep] = r.timeline().startNanos();
             writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
           }
           long[] gcAfter = generatorGc();
@@ -320,6 +331,11 @@ public final class ProxyBench {
         ArrayNode shortSpells = t.putArray("half_load_requests_over_1ms_in_short_spells_runs");
         for (long v : slowInShortSpells[i]) {
           shortSpells.add(v);
+        }
+        // where each timeline's 0 is on CLOCK_MONOTONIC, to line it up with a scheduler trace
+        ArrayNode starts = t.putArray("half_load_timeline_start_monotonic_ns_runs");
+        for (long v : timelineStart[i]) {
+          starts.add(v);
         }
       }
       t.put("half_load_errors", errors[i]);

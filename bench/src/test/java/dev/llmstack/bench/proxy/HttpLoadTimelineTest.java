@@ -14,7 +14,7 @@ class HttpLoadTimelineTest {
       sent[i] = sentAndLatencyMicros[i][0];
       latency[i] = sentAndLatencyMicros[i][1];
     }
-    return new HttpLoad.Timeline(sent, latency, sent.length);
+    return new HttpLoad.Timeline(0, sent, latency, sent.length);
   }
 
   @Test
@@ -63,8 +63,12 @@ class HttpLoadTimelineTest {
             .getBytes(StandardCharsets.UTF_8);
     try (StubBackend stub = new StubBackend(2, 1);
         HttpLoad load = new HttpLoad("127.0.0.1", stub.port(), "/v1/chat/completions", body)) {
+      long before = System.nanoTime();
       HttpLoad.Result r = load.openWithTimeline(4, 500, 200, 1000);
+      long after = System.nanoTime();
       HttpLoad.Timeline t = r.timeline();
+      // the counted window began after the 200 ms warm-up, on the clock a sched trace uses
+      assertThat(t.startNanos()).isBetween(before + 200_000_000L, after - 1_000_000_000L);
       assertThat(r.ok()).isGreaterThan(300);
       assertThat(t.size()).isEqualTo(r.ok());
       for (int i = 0; i < t.size(); i++) {
