@@ -14,9 +14,6 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
-import io.prometheus.metrics.model.snapshots.CounterSnapshot;
-import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
@@ -72,6 +69,7 @@ public final class RouterMetrics implements RouterObserver {
   private final Counter predictedCached;
   private final Counter actualCached;
   private final Counter cachedError;
+  private final FleetTotals fleet = new FleetTotals(TTFT_BUCKETS, ITL_BUCKETS);
   private final DoubleAdder errorSum = new DoubleAdder();
   private final DoubleAdder actualSum = new DoubleAdder();
 
@@ -389,12 +387,16 @@ public final class RouterMetrics implements RouterObserver {
 
     @Override
     public void firstToken(long nanos) {
-      ttft.observe(nanos / 1e9);
+      double seconds = nanos / 1e9;
+      ttft.observe(seconds);
+      fleet.ttft.observe(seconds);
     }
 
     @Override
     public void interToken(long nanos) {
-      itl.observe(nanos / 1e9);
+      double seconds = nanos / 1e9;
+      itl.observe(seconds);
+      fleet.itl.observe(seconds);
     }
 
     @Override
@@ -407,6 +409,7 @@ public final class RouterMetrics implements RouterObserver {
       if (completionTok > 0) {
         generation.inc(completionTok);
       }
+      fleet.finished(status, promptTok, completionTok);
     }
   }
 
@@ -489,7 +492,8 @@ public final class RouterMetrics implements RouterObserver {
 
   /**
    * Fleet-wide cumulative totals for the dashboard's once-a-second sampler: it keeps the previous
-   * totals and turns differences into rates and quantiles, so the data path pays nothing for it.
+   * totals and turns differences into rates and quantiles. From {@link FleetTotals}: a few adders,
+   * not a snapshot of every series.
    */
   public record Totals(
       long requests,
@@ -506,44 +510,7 @@ public final class RouterMetrics implements RouterObserver {
   public record Buckets(double[] upperBounds, long[] counts) {}
 
   public Totals totals() {
-    long req = 0;
-    long err = 0;
-    for (CounterSnapshot.CounterDataPointSnapshot p : requests.collect().getDataPoints()) {
-      req += (long) p.getValue();
-      String code = p.getLabels().get("code");
-      if (code != null && !code.startsWith("2")) {
-        err += (long) p.getValue();
-      }
-    }
-    return new Totals(
-        req,
-        err,
-        sum(generationTokens.collect()),
-        sum(promptTokens.collect()),
-        buckets(firstToken.collect(), TTFT_BUCKETS),
-        buckets(interToken.collect(), ITL_BUCKETS));
-  }
-
-  private static double sum(CounterSnapshot s) {
-    double n = 0;
-    for (CounterSnapshot.CounterDataPointSnapshot p : s.getDataPoints()) {
-      n += p.getValue();
-    }
-    return n;
-  }
-
-  private static Buckets buckets(HistogramSnapshot s, double[] bounds) {
-    double[] upper = new double[bounds.length + 1];
-    System.arraycopy(bounds, 0, upper, 0, bounds.length);
-    upper[bounds.length] = Double.POSITIVE_INFINITY;
-    long[] counts = new long[upper.length];
-    for (HistogramSnapshot.HistogramDataPointSnapshot p : s.getDataPoints()) {
-      ClassicHistogramBuckets b = p.getClassicBuckets();
-      for (int i = 0; i < b.size() && i < counts.length; i++) {
-        counts[i] += b.getCount(i); // per bucket, not cumulative
-      }
-    }
-    return new Buckets(upper, counts);
+    return fleet.snapshot();
   }
 
   public void writeTo(OutputStream out) throws IOException {
