@@ -53,6 +53,9 @@ public final class EngineMonitor implements AutoCloseable {
   private final EngineHttpClient http;
   private final Map<String, ScheduledFuture<?>[]> tasks = new ConcurrentHashMap<>();
 
+  /** Each engine's last /v1/models body, as read. */
+  private final Map<String, String> modelsBodies = new ConcurrentHashMap<>();
+
   public EngineMonitor(Settings settings) {
     this.settings = settings;
     this.http = new EngineHttpClient(settings.timeoutMs());
@@ -107,6 +110,7 @@ public final class EngineMonitor implements AutoCloseable {
       }
     }
     http.forget(backend.id());
+    modelsBodies.remove(backend.id());
   }
 
   private java.util.concurrent.CompletableFuture<EngineHttpClient.Response> get(
@@ -114,7 +118,10 @@ public final class EngineMonitor implements AutoCloseable {
     return http.get(b.endpoint(), path, settings.timeoutMs());
   }
 
-  /** Probes /health; a healthy engine whose models are unknown also gets its /v1/models read. */
+  /**
+   * Probes /health; a healthy engine also gets its /v1/models read, since its list changes when
+   * LoRA adapters are loaded or unloaded at runtime.
+   */
   public void probe(Backend b) {
     get(b, "/health")
         .whenComplete(
@@ -135,6 +142,14 @@ public final class EngineMonitor implements AutoCloseable {
         .whenComplete(
             (r, err) -> {
               if (err != null || r.status() != 200) {
+                return;
+              }
+              // Mostly the same list every time: parsed again only when it changed. A JSON tree
+              // per probe was the largest part of this thread's work, on a core it may share
+              // with the proxy's event loop.
+              // (A backend object new under a known id, e.g. one removed and added again, has no
+              // models yet whatever the body.)
+              if (r.body().equals(modelsBodies.put(b.id(), r.body())) && b.modelsKnown()) {
                 return;
               }
               try {
