@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Fleet-wide running totals for the dashboard's once-a-second sample, kept beside the Prometheus
  * series rather than read back from them. Reading them back meant building a snapshot of every
  * series (labels sorted and validated, buckets copied) each second: about 0.4 ms on the sampler
- * thread while its code was still interpreted, a router's first quarter of an hour, on a core the
- * proxy's event loop shares. These are a few adders the data path bumps and the sampler sums.
+ * thread through a router's first minutes, while that code was still interpreted, on a core the
+ * proxy's event loop may share. These are a few adders the data path bumps and the sampler sums.
  *
  * <p>They only grow, even when an engine leaves and its series go: the dashboard turns differences
  * into rates.
