@@ -9,17 +9,18 @@
 # The window comes from the report's half_load_timeline_start_monotonic_ns_runs, on the clock the
 # trace uses (CLOCK_MONOTONIC), so timeline/small-json-router-run1.csv lines up with the trace too.
 # The figures in docs/benchmarks/router/README.md (sessions 10-12) came from such traces. Needs
-# perf and root. Usage: scripts/trace-proxy-core.sh [OUT_DIR]
+# perf and root. Usage: scripts/trace-proxy-core.sh [OUT_DIR [more bench-router options]]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-/tmp/llmstack-core-trace}"
+shift || true
 CORE=$(( $(nproc) - 1 )) # --pin gives the proxy the last core
 SECONDS_PER_RUN=6
 mkdir -p "$OUT"
 : > "$OUT/out.txt"
 # The benchmark pins its own processes; what this script runs itself stays on core 0.
 "$ROOT/llmstack" bench-router --seconds "$SECONDS_PER_RUN" --pin --repeats 1 --timeline \
-  --scenario small-json --out "$OUT" > "$OUT/out.txt" 2>&1 &
+  --scenario small-json --out "$OUT" "$@" > "$OUT/out.txt" 2>&1 &
 BENCH=$!
 # tail ends on SIGPIPE once grep has its line: not a failure.
 wait_for() { taskset -c 0 tail -n +1 -F "$OUT/out.txt" 2>/dev/null | taskset -c 0 grep -q -m1 "$1" || true; }
