@@ -79,6 +79,13 @@ class BadArgumentsTest {
   }
 
   @Test
+  void benchRouterScenariosByName(@TempDir Path dir) {
+    assertOneLineError(
+        run("bench-router", "--scenario", "small-json,streams", "--out", dir.toString()),
+        "--scenario takes small-json, sse-stream-10x5ms");
+  }
+
+  @Test
   void targetMustBeAUrl(@TempDir Path dir) {
     assertOneLineError(
         run("bench", "--target", "localhost:8080", "--out", dir.toString()), "http(s) URL");
