@@ -262,6 +262,7 @@ public final class ProxyBench {
     int[][] slowSpells = new int[3][n];
     long[][] slowInShortSpells = new long[3][n];
     long[][] timelineStart = new long[3][n];
+    long[][] stealMillis = new long[3][n];
     long[] errors = new long[3];
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
@@ -275,6 +276,8 @@ public final class ProxyBench {
           // The router's own stops (collections, other safepoints) in this run: its event loop
           // stands still through each, and the requests behind it wait. Read by jcmd, between runs.
           JvmPauses pausesBefore = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
+          // The hypervisor's share of the counted window on the proxy's core (all cores unpinned).
+          var steal = StealTime.window(pinned ? cores - 1 : -1, OPEN_WARMUP_MS, ms);
           HttpLoad.Result r =
               meters.meter(
                   i,
@@ -282,6 +285,7 @@ public final class ProxyBench {
                       settings.timeline()
                           ? load.openWithTimeline(sc.openConnections(), half, OPEN_WARMUP_MS, ms)
                           : load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
+          stealMillis[i][rep] = steal.join();
           if (r.timeline() != null) {
             // Slow: 5 ms over the run's median (a stream's median is its 50 ms of chunks).
             long slow = (long) (r.p50Ms() * 1000) + SLOW_MICROS;
@@ -323,6 +327,10 @@ public final class ProxyBench {
       t.put("half_load_p50_ms", median(p50[i]));
       t.put("half_load_p99_ms", median(p99[i]));
       putAll(t.putArray("half_load_p99_ms_runs"), p99[i]);
+      ArrayNode steals = t.putArray("half_load_steal_ms_runs");
+      for (long v : stealMillis[i]) {
+        steals.add(v);
+      }
       if (settings.timeline()) {
         ArrayNode spells = t.putArray("half_load_slow_spells_runs");
         for (int v : slowSpells[i]) {
