@@ -67,8 +67,9 @@ class HttpLoadTimelineTest {
       HttpLoad.Result r = load.openWithTimeline(4, 500, 200, 1000);
       long after = System.nanoTime();
       HttpLoad.Timeline t = r.timeline();
-      // the counted window began after the 200 ms warm-up, on the clock a sched trace uses
-      assertThat(t.startNanos()).isBetween(before + 200_000_000L, after - 1_000_000_000L);
+      // The counted window began after the 200 ms warm-up, on the clock a sched trace uses, and
+      // lasted about a second (the last connection may finish a request interval early).
+      assertThat(t.startNanos()).isBetween(before + 200_000_000L, after - 900_000_000L);
       assertThat(r.ok()).isGreaterThan(300);
       assertThat(t.size()).isEqualTo(r.ok());
       for (int i = 0; i < t.size(); i++) {
