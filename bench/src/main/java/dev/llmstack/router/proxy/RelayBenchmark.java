@@ -317,7 +317,7 @@ public class RelayBenchmark {
     return usage.promptTokens() + usage.completionTokens();
   }
 
-  /** The usage scan alone over an SSE stream's payload, in the pieces it arrives in. */
+  /** The usage scan alone over an SSE stream as the engine sends it, chunk framing included. */
   @Benchmark
   public long usageSse() {
     usage.reset();

@@ -5,9 +5,10 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Fleet-wide running totals for the dashboard's once-a-second sample, kept beside the Prometheus
  * series rather than read back from them. Reading them back meant building a snapshot of every
- * series (labels sorted and validated, buckets copied) each second: about 0.4 ms on the sampler
+ * series (labels sorted and validated, buckets copied) each second: about 0.7 ms on the sampler
  * thread through a router's first minutes, while that code was still interpreted, on a core the
- * proxy's event loop may share. These are a few adders the data path bumps and the sampler sums.
+ * proxy's event loop may share (DashboardTotalsBenchmark). These are a few adders the data path
+ * bumps and the sampler sums: 1.8 µs interpreted.
  *
  * <p>They only grow, even when an engine leaves and its series go: the dashboard turns differences
  * into rates.
