@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-/tmp/llmstack-core-trace}"
 shift || true
-CORE=$(( $(nproc) - 1 )) # --pin gives the proxy the last core
+CORE=$(( $(nproc --all) - 1 )) # --pin gives the proxy the last core
 SECONDS_PER_RUN=6
 mkdir -p "$OUT"
 : > "$OUT/out.txt"

@@ -52,10 +52,10 @@ public final class ProxyBench {
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /**
-   * The machine's cores, read before this JVM pins itself: afterwards the JVM sees only its own
-   * core, and a proxy started from it inherits that core unless given another.
+   * The machine's online cores, not the ones this JVM may use: it pins itself to core 0, and it may
+   * have been started on a quieted set (scripts/quiet-core.sh) that leaves the proxy's core out.
    */
-  private final int cores = Runtime.getRuntime().availableProcessors();
+  private final int cores = CoreNeighbours.onlineCores();
 
   private boolean pinned;
 
@@ -104,6 +104,15 @@ public final class ProxyBench {
         awaitRouterReady(routerPort);
         if (pinned) {
           report.set("cpus_allowed", checkPinning(router.toHandle(), nginx.toHandle()));
+          // Anything else the machine may run on the proxy's core counts as both proxies' latency.
+          Set<Long> own = new java.util.HashSet<>(List.of(ProcessHandle.current().pid()));
+          own.add(router.pid());
+          own.add(nginx.pid());
+          nginx.children().forEach(ph -> own.add(ph.pid()));
+          CoreNeighbours.Count shared = CoreNeighbours.of(cores - 1, own);
+          ObjectNode neighbours = report.putObject("proxy_core_shared_with");
+          neighbours.put("tasks", shared.tasks());
+          neighbours.put("interrupts", shared.interrupts());
         }
         // The JVM picks its collector from the cores it sees (Serial on one), which changes the
         // router's CPU and tail: the report says which one ran.
