@@ -1,6 +1,7 @@
 package dev.llmstack.app;
 
 import dev.llmstack.router.RouterSettings;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -135,8 +136,18 @@ final class RouterOptions {
       description = "Do not serve the live dashboard at /dashboard.")
   boolean noDashboard;
 
+  @Option(
+      names = "--background-threads",
+      defaultValue = "idle",
+      description =
+          "How the engine monitor, dashboard sampler and config watcher are scheduled: idle"
+              + " (Linux's SCHED_IDLE: they give way to the event loops at once) or normal (only a"
+              + " lower priority). Default: ${DEFAULT-VALUE}.")
+  String backgroundThreads;
+
   RouterSettings apply(RouterSettings s) {
     s.accessLog(accessLog);
+    s.backgroundThreads(BackgroundThreads.Scheduling.parse(backgroundThreads));
     s.dashboard(!noDashboard);
     if (kvEventsPortOffset != null) {
       s.kvEventsPortOffsets(kvEventsPortOffset, kvReplayPortOffset);

@@ -12,6 +12,7 @@ import dev.llmstack.router.routing.Policies;
 import dev.llmstack.router.routing.RoutingPolicy;
 import dev.llmstack.router.stats.EngineMonitor;
 import dev.llmstack.router.stats.RouterMetrics;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,7 +49,8 @@ public final class Router implements AutoCloseable {
     this.settings = s;
     this.monitor =
         new EngineMonitor(
-            new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs));
+            new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs),
+            BackgroundThreads.of(s.backgroundThreads));
     // The approximate index keeps per engine no more blocks than the engine's KV cache holds.
     monitor.onCapacity((engine, tokens) -> approximate.capacity(engine, Math.max(1, tokens / 16)));
     RouterServer[] serverRef = new RouterServer[1];
@@ -133,7 +135,12 @@ public final class Router implements AutoCloseable {
       if (s.dashboard) {
         var decisions = new dev.llmstack.router.ui.DecisionLog(256);
         r.dashboard =
-            new dev.llmstack.router.ui.DashboardState(r.registry, r.metrics, decisions, 1000)
+            new dev.llmstack.router.ui.DashboardState(
+                    r.registry,
+                    r.metrics,
+                    decisions,
+                    1000,
+                    BackgroundThreads.of(s.backgroundThreads))
                 .start();
         r.server.dashboard(new dev.llmstack.router.ui.DashboardHandler(r.dashboard), decisions);
       }
@@ -158,7 +165,11 @@ public final class Router implements AutoCloseable {
       sources.add(new StaticEndpointSource(settings.backends));
     }
     if (settings.configFile != null) {
-      sources.add(new FileEndpointSource(settings.configFile, settings.configPollMs));
+      sources.add(
+          new FileEndpointSource(
+              settings.configFile,
+              settings.configPollMs,
+              BackgroundThreads.of(settings.backgroundThreads)));
     }
     for (EndpointSource source : sources) {
       source.start(

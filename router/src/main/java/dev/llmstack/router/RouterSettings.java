@@ -39,6 +39,8 @@ public final class RouterSettings {
   Path tokenizerDir;
   String accessLog;
   boolean dashboard = true;
+  dev.llmstack.router.threads.BackgroundThreads.Scheduling backgroundThreads =
+      dev.llmstack.router.threads.BackgroundThreads.Scheduling.IDLE;
 
   public static RouterSettings defaults() {
     return new RouterSettings();
@@ -225,6 +227,16 @@ public final class RouterSettings {
   /** Serve the live dashboard at /dashboard (on by default; it samples once a second). */
   public RouterSettings dashboard(boolean v) {
     dashboard = v;
+    return this;
+  }
+
+  /**
+   * How the engine monitor, dashboard sampler and config watcher are scheduled against the event
+   * loops: Linux's SCHED_IDLE by default (see BackgroundThreads).
+   */
+  public RouterSettings backgroundThreads(
+      dev.llmstack.router.threads.BackgroundThreads.Scheduling v) {
+    backgroundThreads = java.util.Objects.requireNonNull(v);
     return this;
   }
 

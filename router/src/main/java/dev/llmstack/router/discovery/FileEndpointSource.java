@@ -3,6 +3,7 @@ package dev.llmstack.router.discovery;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,17 +35,12 @@ public final class FileEndpointSource implements EndpointSource {
 
   private final Path file;
   private final long pollMillis;
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(
-          r ->
-              Thread.ofPlatform()
-                  .name("config-watch")
-                  .daemon(true)
-                  .priority(Thread.MIN_PRIORITY) // below the event loops (docs/configuration.md)
-                  .unstarted(r));
+  private final ScheduledExecutorService timer;
   private FileTime lastModified;
 
-  public FileEndpointSource(Path file, long pollMillis) {
+  public FileEndpointSource(Path file, long pollMillis, BackgroundThreads threads) {
+    // below the event loops (BackgroundThreads, docs/configuration.md)
+    this.timer = Executors.newSingleThreadScheduledExecutor(threads.factory("config-watch"));
     this.file = file;
     this.pollMillis = pollMillis;
   }

@@ -2,6 +2,7 @@ package dev.llmstack.router.proxy;
 
 import dev.llmstack.router.backend.IdleConnections;
 import dev.llmstack.router.discovery.Endpoint;
+import dev.llmstack.router.threads.BackgroundThreads;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -15,7 +16,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -56,13 +56,14 @@ public final class EngineHttpClient implements AutoCloseable {
   private final Bootstrap bootstrap;
   private final IdleConnections idle = new IdleConnections(MAX_IDLE_PER_ENGINE);
 
-  public EngineHttpClient(long connectTimeoutMs) {
+  /** A client whose one thread is a background thread of the given scheduling. */
+  public EngineHttpClient(long connectTimeoutMs, BackgroundThreads threads) {
     Transport transport = Transport.best();
     group =
         new MultiThreadIoEventLoopGroup(
             1,
-            // below the event loops (docs/configuration.md, "JIT compiler and background threads")
-            new DefaultThreadFactory("engine-monitor", true, Thread.MIN_PRIORITY),
+            // below the event loops (BackgroundThreads, docs/configuration.md)
+            threads.factory("engine-monitor"),
             transport.io());
     loop = group.next();
     bootstrap =

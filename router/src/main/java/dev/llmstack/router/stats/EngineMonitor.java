@@ -7,6 +7,7 @@ import dev.llmstack.protocol.metrics.VllmMetricNames;
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.EngineStats;
 import dev.llmstack.router.proxy.EngineHttpClient;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -56,9 +57,9 @@ public final class EngineMonitor implements AutoCloseable {
   /** Each engine's last /v1/models body, as read. */
   private final Map<String, String> modelsBodies = new ConcurrentHashMap<>();
 
-  public EngineMonitor(Settings settings) {
+  public EngineMonitor(Settings settings, BackgroundThreads threads) {
     this.settings = settings;
-    this.http = new EngineHttpClient(settings.timeoutMs());
+    this.http = new EngineHttpClient(settings.timeoutMs(), threads);
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.BackendRegistry;
 import dev.llmstack.router.backend.EngineStats;
 import dev.llmstack.router.stats.RouterMetrics;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
@@ -52,14 +53,7 @@ public final class DashboardState implements AutoCloseable {
   private final ArrayDeque<Sample> samples = new ArrayDeque<>();
   private final Map<String, double[]> lastPrefix = new HashMap<>();
   private final Map<String, Double> hitRate = new HashMap<>();
-  private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(
-          r ->
-              Thread.ofPlatform()
-                  .name("dashboard-sampler")
-                  .daemon(true)
-                  .priority(Thread.MIN_PRIORITY) // below the event loops (docs/configuration.md)
-                  .unstarted(r));
+  private final ScheduledExecutorService timer;
 
   /**
    * How long after the last look at the state the sampler goes on rendering it every tick. A router
@@ -72,7 +66,13 @@ public final class DashboardState implements AutoCloseable {
   private volatile byte[] json; // written under this lock; null when stale
 
   public DashboardState(
-      BackendRegistry backends, RouterMetrics metrics, DecisionLog decisions, long intervalMs) {
+      BackendRegistry backends,
+      RouterMetrics metrics,
+      DecisionLog decisions,
+      long intervalMs,
+      BackgroundThreads threads) {
+    // below the event loops (BackgroundThreads, docs/configuration.md)
+    this.timer = Executors.newSingleThreadScheduledExecutor(threads.factory("dashboard-sampler"));
     this.backends = backends;
     this.metrics = metrics;
     this.decisions = decisions;

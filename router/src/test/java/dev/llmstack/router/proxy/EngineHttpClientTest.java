@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmstack.router.discovery.Endpoint;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -126,7 +127,7 @@ class EngineHttpClientTest {
   @Test
   void getsTheBodyAndReusesTheConnection() throws Exception {
     try (Server server = new Server(Server.Mode.KEEP_ALIVE);
-        EngineHttpClient client = new EngineHttpClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       EngineHttpClient.Response first =
           client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS);
       EngineHttpClient.Response second =
@@ -150,7 +151,7 @@ class EngineHttpClientTest {
   /** Two GETs in turn, each answered in full, over {@code connections} connections in all. */
   private static void twoAnswers(Server.Mode mode, int status, int connections) throws Exception {
     try (Server server = new Server(mode);
-        EngineHttpClient client = new EngineHttpClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       for (int i = 1; i <= 2; i++) {
         assertThat(client.get(server.endpoint(), "/metrics", 2000).get(5, TimeUnit.SECONDS))
             .isEqualTo(new EngineHttpClient.Response(status, "answer " + i));
@@ -161,7 +162,7 @@ class EngineHttpClientTest {
 
   @Test
   void itsThreadRunsBelowTheEventLoopsPriority() throws Exception {
-    try (EngineHttpClient client = new EngineHttpClient(1000)) {
+    try (EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       // with -XX:ThreadPriorityPolicy=1 (the launcher's), Java's minimum is nice 10
       assertThat(client.loop().submit(() -> Thread.currentThread().getPriority()).get())
           .isEqualTo(Thread.MIN_PRIORITY);
@@ -171,7 +172,7 @@ class EngineHttpClientTest {
   @Test
   void aKeptConnectionTheEngineDroppedIsRetriedOnANewOne() throws Exception {
     try (Server server = new Server(Server.Mode.DROP_SECOND);
-        EngineHttpClient client = new EngineHttpClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       assertThat(client.get(server.endpoint(), "/health", 2000).get(5, TimeUnit.SECONDS).status())
           .isEqualTo(200);
       // The second request reaches the kept connection, which the server drops unanswered.
@@ -186,7 +187,7 @@ class EngineHttpClientTest {
   @Test
   void aSilentEngineTimesOut() throws Exception {
     try (Server server = new Server(Server.Mode.SILENT);
-        EngineHttpClient client = new EngineHttpClient(1000)) {
+        EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       long start = System.nanoTime();
       assertThatThrownBy(
               () -> client.get(server.endpoint(), "/health", 200).get(5, TimeUnit.SECONDS))
@@ -202,7 +203,7 @@ class EngineHttpClientTest {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
-    try (EngineHttpClient client = new EngineHttpClient(1000)) {
+    try (EngineHttpClient client = new EngineHttpClient(1000, BackgroundThreads.NORMAL)) {
       assertThatThrownBy(
               () ->
                   client

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.llmstack.router.backend.Backend;
 import dev.llmstack.router.backend.OutlierPolicy;
 import dev.llmstack.router.discovery.Endpoint;
+import dev.llmstack.router.threads.BackgroundThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,7 +40,8 @@ class EngineMonitorModelsTest {
     engine.createContext("/v1/models", ex -> reply(ex, models.get()));
     engine.createContext("/metrics", ex -> reply(ex, "vllm:num_requests_running 0\n"));
     engine.start();
-    monitor = new EngineMonitor(new EngineMonitor.Settings(50, 60_000, 1_000));
+    monitor =
+        new EngineMonitor(new EngineMonitor.Settings(50, 60_000, 1_000), BackgroundThreads.IDLE);
   }
 
   @AfterEach

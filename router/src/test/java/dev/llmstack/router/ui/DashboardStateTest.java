@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmstack.router.backend.BackendRegistry;
 import dev.llmstack.router.backend.OutlierPolicy;
 import dev.llmstack.router.stats.RouterMetrics;
+import dev.llmstack.router.threads.BackgroundThreads;
 import org.junit.jupiter.api.Test;
 
 class DashboardStateTest {
@@ -41,7 +42,12 @@ class DashboardStateTest {
       throws Exception {
     BackendRegistry registry = new BackendRegistry(OutlierPolicy.DEFAULT, b -> {}, b -> {});
     DashboardState state =
-        new DashboardState(registry, new RouterMetrics(registry), new DecisionLog(8), 1000);
+        new DashboardState(
+            registry,
+            new RouterMetrics(registry),
+            new DecisionLog(8),
+            1000,
+            BackgroundThreads.NORMAL);
     ObjectMapper json = new ObjectMapper();
     for (int i = 0; i < 4; i++) {
       state.sample(); // the first has no previous totals, so it adds no point
@@ -58,12 +64,17 @@ class DashboardStateTest {
   void theSamplerRunsBelowTheEventLoopsPriority() {
     BackendRegistry registry = new BackendRegistry(OutlierPolicy.DEFAULT, b -> {}, b -> {});
     try (DashboardState state =
-        new DashboardState(registry, new RouterMetrics(registry), new DecisionLog(8), 60_000)) {
+        new DashboardState(
+            registry,
+            new RouterMetrics(registry),
+            new DecisionLog(8),
+            60_000,
+            BackgroundThreads.NORMAL)) {
       state.start(); // schedules its ticks, which starts the sampler thread
       // with -XX:ThreadPriorityPolicy=1 (the launcher's), Java's minimum is nice 10
       assertThat(
               Thread.getAllStackTraces().keySet().stream()
-                  .filter(t -> t.getName().equals("dashboard-sampler"))
+                  .filter(t -> t.getName().startsWith("dashboard-sampler-"))
                   .map(Thread::getPriority))
           .isNotEmpty()
           .containsOnly(Thread.MIN_PRIORITY);
