@@ -8,8 +8,9 @@
 #     held the core meanwhile (what a proxied request waits for, by name).
 # The window comes from the report's half_load_timeline_start_monotonic_ns_runs, on the clock the
 # trace uses (CLOCK_MONOTONIC), so timeline/small-json-router-run1.csv lines up with the trace too.
-# The figures in docs/benchmarks/router/README.md (sessions 10-12) came from such traces. Needs
-# perf and root. Usage: scripts/trace-proxy-core.sh [OUT_DIR [more bench-router options]]
+# The figures in docs/benchmarks/router/README.md (sessions 10-13) came from such traces; session 13's
+# with the proxy's core quieted first (scripts/quiet-core.sh on). Needs perf and root.
+# Usage: scripts/trace-proxy-core.sh [OUT_DIR [more bench-router options]]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-/tmp/llmstack-core-trace}"
