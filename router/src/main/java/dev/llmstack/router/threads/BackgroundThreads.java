@@ -17,8 +17,9 @@ import java.util.logging.Logger;
  * <p>Why the class and not only the nice value: Linux's EEVDF scheduler lets a task it has picked
  * run out a protected slice (about a millisecond) before a woken one may take the core, whatever
  * their nice values. An event loop woken by a request while the monitor was parsing a scrape on the
- * same core waited out that slice, and such waits were most of the slow spells the router had and
- * nginx had not (docs/benchmarks/router, session 13). A {@code SCHED_IDLE} thread is preempted the
+ * same core waited out that slice: in a traced benchmark window, 12 or 13 of the 14-20 times the
+ * event loop waited over 0.2 ms to run were behind the monitor or the dashboard sampler, none in
+ * this class (docs/benchmarks/router, session 13). A {@code SCHED_IDLE} thread is preempted the
  * moment any normal thread wakes on its core.
  *
  * <p>What it costs: on a core kept busy by normal threads, an idle-class thread gets a sliver of it
