@@ -91,7 +91,8 @@ final class CoreNeighbours {
     return new Count(tasks, interrupts);
   }
 
-  private static String allowedList(Path status) throws IOException {
+  /** The {@code Cpus_allowed_list} of a task's /proc status file, or null without one. */
+  static String allowedList(Path status) throws IOException {
     for (String line : Files.readAllLines(status)) {
       if (line.startsWith("Cpus_allowed_list:")) {
         return line.substring(line.indexOf(':') + 1);

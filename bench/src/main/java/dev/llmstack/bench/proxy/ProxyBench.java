@@ -267,11 +267,7 @@ public final class ProxyBench {
     // not counted, at the rate and with the recording the counted ones use.
     try (HttpLoad load =
         new HttpLoad(loop, "127.0.0.1", directPort, "/v1/chat/completions", sc.body())) {
-      if (settings.timeline()) {
-        load.openWithTimeline(sc.openConnections(), half, OPEN_WARMUP_MS, ms);
-      } else {
-        load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms);
-      }
+      openRun(load, sc, half, ms);
     }
     out.put("open_loop_rate", half);
     out.put("open_loop_fraction_of_nginx_saturation", settings.loadFraction());
@@ -299,13 +295,7 @@ public final class ProxyBench {
           JvmPauses pausesBefore = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
           // The hypervisor's share of the counted window on the proxy's core (all cores unpinned).
           var steal = StealTime.window(pinned ? cores - 1 : -1, OPEN_WARMUP_MS, ms);
-          HttpLoad.Result r =
-              meters.meter(
-                  i,
-                  () ->
-                      settings.timeline()
-                          ? load.openWithTimeline(sc.openConnections(), half, OPEN_WARMUP_MS, ms)
-                          : load.open(sc.openConnections(), half, OPEN_WARMUP_MS, ms));
+          HttpLoad.Result r = meters.meter(i, () -> openRun(load, sc, half, ms));
           stealMillis[i][rep] = steal.join();
           if (r.timeline() != null) {
             // Slow: 5 ms over the run's median (a stream's median is its 50 ms of chunks).
@@ -398,6 +388,14 @@ public final class ProxyBench {
     }
     out.put("nginx_cpu_us_per_request", meters.nginxCpu.total() * 1e6 / meters.nginxRequests);
     return out;
+  }
+
+  /** One open-loop latency run at {@code rate}, with a timeline when the settings ask for one. */
+  private HttpLoad.Result openRun(HttpLoad load, Scenario sc, double rate, long ms)
+      throws InterruptedException {
+    return settings.timeline()
+        ? load.openWithTimeline(sc.openConnections(), rate, OPEN_WARMUP_MS, ms)
+        : load.open(sc.openConnections(), rate, OPEN_WARMUP_MS, ms);
   }
 
   private static List<ProcessHandle> nginxProcesses(Process nginx) {
@@ -721,15 +719,11 @@ public final class ProxyBench {
   /** The {@code Cpus_allowed_list} of a process, e.g. "1" or "0-1". */
   static String cpusAllowed(long pid) {
     try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        if (line.startsWith("Cpus_allowed_list:")) {
-          return line.substring(line.indexOf(':') + 1).trim();
-        }
-      }
+      String list = CoreNeighbours.allowedList(Path.of("/proc/" + pid + "/status"));
+      return list == null ? "" : list.trim();
     } catch (IOException e) {
-      // gone, or not Linux
+      return ""; // gone, or not Linux
     }
-    return "";
   }
 
   private static long peakRssKib(List<Long> pids) {
