@@ -12,7 +12,6 @@ import dev.llmstack.router.routing.Policies;
 import dev.llmstack.router.routing.RoutingPolicy;
 import dev.llmstack.router.stats.EngineMonitor;
 import dev.llmstack.router.stats.RouterMetrics;
-import dev.llmstack.router.threads.BackgroundThreads;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -50,7 +49,7 @@ public final class Router implements AutoCloseable {
     this.monitor =
         new EngineMonitor(
             new EngineMonitor.Settings(s.healthIntervalMs, s.scrapeIntervalMs, s.monitorTimeoutMs),
-            BackgroundThreads.of(s.backgroundThreads));
+            s.backgroundThreads);
     // The approximate index keeps per engine no more blocks than the engine's KV cache holds.
     monitor.onCapacity((engine, tokens) -> approximate.capacity(engine, Math.max(1, tokens / 16)));
     RouterServer[] serverRef = new RouterServer[1];
@@ -136,11 +135,7 @@ public final class Router implements AutoCloseable {
         var decisions = new dev.llmstack.router.ui.DecisionLog(256);
         r.dashboard =
             new dev.llmstack.router.ui.DashboardState(
-                    r.registry,
-                    r.metrics,
-                    decisions,
-                    1000,
-                    BackgroundThreads.of(s.backgroundThreads))
+                    r.registry, r.metrics, decisions, 1000, s.backgroundThreads)
                 .start();
         r.server.dashboard(new dev.llmstack.router.ui.DashboardHandler(r.dashboard), decisions);
       }
@@ -167,9 +162,7 @@ public final class Router implements AutoCloseable {
     if (settings.configFile != null) {
       sources.add(
           new FileEndpointSource(
-              settings.configFile,
-              settings.configPollMs,
-              BackgroundThreads.of(settings.backgroundThreads)));
+              settings.configFile, settings.configPollMs, settings.backgroundThreads));
     }
     for (EndpointSource source : sources) {
       source.start(

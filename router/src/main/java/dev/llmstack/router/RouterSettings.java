@@ -39,8 +39,8 @@ public final class RouterSettings {
   Path tokenizerDir;
   String accessLog;
   boolean dashboard = true;
-  dev.llmstack.router.threads.BackgroundThreads.Scheduling backgroundThreads =
-      dev.llmstack.router.threads.BackgroundThreads.Scheduling.IDLE;
+  dev.llmstack.router.threads.BackgroundThreads backgroundThreads =
+      dev.llmstack.router.threads.BackgroundThreads.IDLE;
 
   public static RouterSettings defaults() {
     return new RouterSettings();
@@ -236,7 +236,8 @@ public final class RouterSettings {
    */
   public RouterSettings backgroundThreads(
       dev.llmstack.router.threads.BackgroundThreads.Scheduling v) {
-    backgroundThreads = java.util.Objects.requireNonNull(v);
+    backgroundThreads =
+        dev.llmstack.router.threads.BackgroundThreads.of(java.util.Objects.requireNonNull(v));
     return this;
   }
 
