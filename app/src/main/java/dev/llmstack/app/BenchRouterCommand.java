@@ -60,6 +60,16 @@ final class BenchRouterCommand implements Callable<Integer> {
               + " and count its spells of requests 5 ms slower than its median.")
   boolean timeline;
 
+  @Option(
+      names = "--slice-ms",
+      defaultValue = "100",
+      description =
+          "Open-loop latency runs load all three targets (direct, router, nginx) at once, each in"
+              + " its own slices of this many milliseconds in turn, so that every target meets the"
+              + " same spells of the machine's noise (streams: slices of at least 1000 ms). 0 runs"
+              + " the targets one after another instead.")
+  int sliceMs;
+
   @Option(names = "--nginx", defaultValue = "/usr/sbin/nginx", description = "nginx binary.")
   String nginx;
 
@@ -85,9 +95,10 @@ final class BenchRouterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (seconds <= 0 || threads <= 0 || repeats <= 0 || warmupSeconds < 0) {
+    if (seconds <= 0 || threads <= 0 || repeats <= 0 || warmupSeconds < 0 || sliceMs < 0) {
       throw new IllegalArgumentException(
-          "--seconds, --threads and --repeats must be positive, --warmup-seconds not negative");
+          "--seconds, --threads and --repeats must be positive, --warmup-seconds and --slice-ms"
+              + " not negative");
     }
     if (!(loadFraction > 0 && loadFraction <= 1)) {
       throw new IllegalArgumentException("--load-fraction must be in (0, 1]");
@@ -111,7 +122,8 @@ final class BenchRouterCommand implements Callable<Integer> {
                 warmupSeconds,
                 timeline,
                 loadFraction,
-                Set.copyOf(scenarios)))
+                Set.copyOf(scenarios),
+                sliceMs))
         .run();
     return 0;
   }

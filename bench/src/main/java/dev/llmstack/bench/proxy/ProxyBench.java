@@ -39,14 +39,23 @@ public final class ProxyBench {
       int warmupSeconds,
       boolean timeline,
       double loadFraction,
-      Set<String> scenarios) {
+      Set<String> scenarios,
+      int sliceMillis) {
 
     /** The scenarios there are, in the order they run. */
     public static final List<String> SCENARIOS = List.of("small-json", "sse-stream-10x5ms");
   }
 
+  /**
+   * {@code minSliceMillis}: the shortest time slice its sliced latency runs take, many times one
+   * request's length, so that few of a target's requests spill into the next target's slice.
+   */
   private record Scenario(
-      String name, byte[] body, int saturationConnections, int openConnections) {}
+      String name,
+      byte[] body,
+      int saturationConnections,
+      int openConnections,
+      int minSliceMillis) {}
 
   private final Settings settings;
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -125,8 +134,9 @@ public final class ProxyBench {
                 .getBytes(StandardCharsets.UTF_8);
         List<Scenario> scenarioList =
             Stream.of(
-                    new Scenario(Settings.SCENARIOS.get(0), chat, 64, 64),
-                    new Scenario(Settings.SCENARIOS.get(1), stream, 256, 512))
+                    new Scenario(Settings.SCENARIOS.get(0), chat, 64, 64, 0),
+                    // a stream lasts 50 ms: 20 of them to a slice
+                    new Scenario(Settings.SCENARIOS.get(1), stream, 256, 512, 1000))
                 .filter(sc -> settings.scenarios().contains(sc.name()))
                 .toList();
         // A JVM compiles its hot code during its first tens of seconds, on the same cores: a
@@ -191,6 +201,24 @@ public final class ProxyBench {
     /** One measured load run. */
     interface Window {
       HttpLoad.Result run() throws InterruptedException;
+    }
+
+    /** One measured run of every target at once, the results in target order. */
+    interface AllWindow {
+      List<HttpLoad.Result> run() throws InterruptedException;
+    }
+
+    /** Runs {@code window} against every target at once and meters both proxies over it. */
+    List<HttpLoad.Result> meterAll(AllWindow window) throws InterruptedException {
+      List<ProcessHandle> nginxPs = nginxProcesses(nginx);
+      ProcessCpu routerBefore = ProcessCpu.of(List.of(router));
+      ProcessCpu nginxBefore = ProcessCpu.of(nginxPs);
+      List<HttpLoad.Result> rs = window.run();
+      routerCpu = routerCpu.plus(ProcessCpu.of(List.of(router)).minus(routerBefore));
+      nginxCpu = nginxCpu.plus(ProcessCpu.of(nginxPs).minus(nginxBefore));
+      routerRequests += rs.get(1).served();
+      nginxRequests += rs.get(2).served();
+      return rs;
     }
 
     /** Runs {@code window} against target {@code i} (1 router, 2 nginx) and meters it. */
@@ -261,17 +289,26 @@ public final class ProxyBench {
     }
     // "half_load" in the field names below: at the default fraction, 0.5.
     double half = rps[2] * settings.loadFraction();
+    // Sliced (the default), all three targets run at once, each in its own short time slices in
+    // turn, so each meets the same spells of the machine's noise; otherwise one after another.
+    long slice =
+        settings.sliceMillis() > 0 ? Math.max(settings.sliceMillis(), sc.minSliceMillis()) : 0;
     // The warm-ups ran closed loops only: the first open-loop run compiled this JVM's open-loop
     // and timeline code on core 0, and the direct run that came first in the first round had a
     // p99 of 3.2-4.0 ms in every one of six runs against 0.1-1.4 in its other rounds. One run,
     // not counted, at the rate and with the recording the counted ones use.
-    try (HttpLoad load =
-        new HttpLoad(loop, "127.0.0.1", directPort, "/v1/chat/completions", sc.body())) {
-      openRun(load, sc, half, ms);
+    if (slice > 0) {
+      slicedRun(ports, sc, half, ms, slice, 0);
+    } else {
+      try (HttpLoad load =
+          new HttpLoad(loop, "127.0.0.1", directPort, "/v1/chat/completions", sc.body())) {
+        openRun(load, sc, half, ms);
+      }
     }
     out.put("open_loop_rate", half);
     out.put("open_loop_fraction_of_nginx_saturation", settings.loadFraction());
     out.put("open_loop_repeats", settings.repeats());
+    out.put("open_loop_slice_ms", slice);
     // Latency: several short open-loop runs per target, interleaved; each target's p50/p99 is the
     // median over its runs.
     double[][] p50 = new double[3][n];
@@ -284,19 +321,11 @@ public final class ProxyBench {
     long[] generatorGcCount = new long[3];
     long[] generatorGcMillis = new long[3];
     JvmPauses[] routerPauses = {JvmPauses.NONE};
-    interleaved(
-        n,
-        ports,
-        sc.body(),
-        (rep, i, load) -> {
-          long[] gcBefore = generatorGc();
-          // The router's own stops (collections, other safepoints) in this run: its event loop
-          // stands still through each, and the requests behind it wait. Read by jcmd, between runs.
-          JvmPauses pausesBefore = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
-          // The hypervisor's share of the counted window on the proxy's core (all cores unpinned).
-          var steal = StealTime.window(pinned ? cores - 1 : -1, OPEN_WARMUP_MS, ms);
-          HttpLoad.Result r = meters.meter(i, () -> openRun(load, sc, half, ms));
-          stealMillis[i][rep] = steal.join();
+    // What one counted run of target i in round rep measured; sliced, the machine-wide figures
+    // (steal, the generator's collections) are the whole sliced run's, shared by its targets.
+    TargetResult note =
+        (rep, i, r, steal, gcDelta) -> {
+          stealMillis[i][rep] = steal;
           if (r.timeline() != null) {
             // Slow: 5 ms over the run's median (a stream's median is its 50 ms of chunks).
             long slow = (long) (r.p50Ms() * 1000) + SLOW_MICROS;
@@ -308,30 +337,65 @@ public final class ProxyBench {
             timelineStart[i][rep] = r.timeline().startNanos();
             writeTimeline(sc.name() + "-" + names[i] + "-run" + (rep + 1) + ".csv", r.timeline());
           }
-          long[] gcAfter = generatorGc();
-          JvmPauses pausesAfter = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
-          if (pausesBefore != null && pausesAfter != null && routerPauses[0] != null) {
-            routerPauses[0] = routerPauses[0].plus(pausesAfter.minus(pausesBefore));
-          } else if (i == 1) {
-            routerPauses[0] = null; // no jcmd: the report leaves the fields out
-          }
-          generatorGcCount[i] += gcAfter[0] - gcBefore[0];
-          generatorGcMillis[i] += gcAfter[1] - gcBefore[1];
+          generatorGcCount[i] += gcDelta[0];
+          generatorGcMillis[i] += gcDelta[1];
           p50[i][rep] = r.p50Ms();
           p99[i][rep] = r.p99Ms();
           errors[i] += r.errors();
           requests[i] += r.served();
           System.out.printf(
               Locale.ROOT,
-              "%s %s at %.0f req/s (run %d/%d): p50 %.2f ms p99 %.2f ms%n",
+              "%s %s at %.0f req/s (run %d/%d%s): p50 %.2f ms p99 %.2f ms%n",
               sc.name(),
               names[i],
               half,
               rep + 1,
               n,
+              slice > 0 ? ", sliced" : "",
               r.p50Ms(),
               r.p99Ms());
-        });
+        };
+    // The router's own stops (collections, other safepoints) in its runs: its event loop stands
+    // still through each, and the requests behind it wait. Read by jcmd, between runs.
+    if (slice > 0) {
+      for (int rep = 0; rep < n; rep++) {
+        long[] gcBefore = generatorGc();
+        JvmPauses pausesBefore = JvmPauses.of(meters.router.pid(), java());
+        // The hypervisor's share of the counted window on the proxy's core (all cores unpinned).
+        var steal =
+            StealTime.window(
+                pinned ? cores - 1 : -1, OPEN_WARMUP_MS * ports.length, ms * ports.length);
+        int round = rep;
+        List<HttpLoad.Result> rs =
+            meters.meterAll(() -> slicedRun(ports, sc, half, ms, slice, round));
+        long stealMs = steal.join();
+        long[] gcDelta = minus(generatorGc(), gcBefore);
+        routerPauses[0] =
+            plus(routerPauses[0], pausesBefore, JvmPauses.of(meters.router.pid(), java()));
+        for (int i = 0; i < ports.length; i++) {
+          note.record(rep, i, rs.get(i), stealMs, gcDelta);
+        }
+      }
+    } else {
+      interleaved(
+          n,
+          ports,
+          sc.body(),
+          (rep, i, load) -> {
+            long[] gcBefore = generatorGc();
+            JvmPauses pausesBefore = i == 1 ? JvmPauses.of(meters.router.pid(), java()) : null;
+            // The hypervisor's share of the counted window on the proxy's core (all cores
+            // unpinned).
+            var steal = StealTime.window(pinned ? cores - 1 : -1, OPEN_WARMUP_MS, ms);
+            HttpLoad.Result r = meters.meter(i, () -> openRun(load, sc, half, ms));
+            long stealMs = steal.join();
+            if (i == 1) {
+              routerPauses[0] =
+                  plus(routerPauses[0], pausesBefore, JvmPauses.of(meters.router.pid(), java()));
+            }
+            note.record(rep, i, r, stealMs, minus(generatorGc(), gcBefore));
+          });
+    }
     double directP99 = median(p99[0]);
     for (int i = 0; i < 3; i++) {
       ObjectNode t = (ObjectNode) out.get(names[i]);
@@ -388,6 +452,53 @@ public final class ProxyBench {
     }
     out.put("nginx_cpu_us_per_request", meters.nginxCpu.total() * 1e6 / meters.nginxRequests);
     return out;
+  }
+
+  /**
+   * One sliced open-loop run of every target at once (see {@link HttpLoad#sliced}), the slices'
+   * order rotating with {@code round}; the results in target order.
+   */
+  private List<HttpLoad.Result> slicedRun(
+      int[] ports, Scenario sc, double rate, long ms, long sliceMillis, int round)
+      throws InterruptedException {
+    List<HttpLoad> loads = new ArrayList<>();
+    try {
+      for (int k = 0; k < ports.length; k++) {
+        // slice k of each turn goes to target (k + round) % n
+        int i = (k + round) % ports.length;
+        loads.add(new HttpLoad(loop, "127.0.0.1", ports[i], "/v1/chat/completions", sc.body()));
+      }
+      List<HttpLoad.Result> bySlice =
+          HttpLoad.sliced(
+              loads,
+              sc.openConnections(),
+              rate,
+              OPEN_WARMUP_MS,
+              ms,
+              sliceMillis,
+              settings.timeline());
+      HttpLoad.Result[] byTarget = new HttpLoad.Result[ports.length];
+      for (int k = 0; k < ports.length; k++) {
+        byTarget[(k + round) % ports.length] = bySlice.get(k);
+      }
+      return List.of(byTarget);
+    } finally {
+      loads.forEach(HttpLoad::close);
+    }
+  }
+
+  /** What one counted latency run of target {@code i} in round {@code rep} measured. */
+  private interface TargetResult {
+    void record(int rep, int i, HttpLoad.Result r, long stealMillis, long[] generatorGcDelta);
+  }
+
+  private static long[] minus(long[] a, long[] b) {
+    return new long[] {a[0] - b[0], a[1] - b[1]};
+  }
+
+  /** {@code sum} plus the pauses between two readings; null (no jcmd) if any of them is. */
+  private static JvmPauses plus(JvmPauses sum, JvmPauses before, JvmPauses after) {
+    return sum == null || before == null || after == null ? null : sum.plus(after.minus(before));
   }
 
   /** One open-loop latency run at {@code rate}, with a timeline when the settings ask for one. */
