@@ -3,11 +3,16 @@
 # core), as isolcpus= and irqaffinity= would on a machine you can boot: every task the kernel lets
 # move (other processes, unbound kernel threads such as kdamond, rcu_preempt, khugepaged) and every
 # interrupt it lets steer go to the other cores. Per-core kernel threads (ksoftirqd, kworker/N)
-# stay. `off` puts back what `on` saved.
+# stay. It also stops DAMON's kdamond threads (/sys/kernel/mm/damon), wherever they run. `off` puts
+# back what `on` saved, and starts again the kdamonds it stopped.
 #
 # Why: with --pin the direct baseline (load generator and stubs, core 0) never touches the proxy's
 # core, so whatever else the machine runs there shows up as "added" latency of the proxy alone.
-# Quieting it leaves both cores' noise on every path alike. Needs root.
+# Quieting it leaves both cores' noise on every path alike. kdamond: the project's VM runs DAMON
+# with a pageout scheme (cold memory handed back to the host), and on its kernel (no preemption)
+# each sampling pass holds a core for up to 4 ms, twice a second. Moved to core 0 it stalled the
+# load generator and the stubs, and every path's p99 went to 2-3 ms: the proxies' through the
+# burst of late requests they then forward (docs/benchmarks/router, session 14). Needs root.
 # Usage: scripts/quiet-core.sh on|off|show [CORE]   (CORE defaults to the last core)
 set -euo pipefail
 MODE="${1:-show}"
@@ -53,13 +58,24 @@ case "$MODE" in
         irqs=$((irqs + 1))
       fi
     done
-    echo "core $CORE quiet: moved $moved tasks and $irqs interrupts off it (undo: $0 off)"
+    damons=0
+    for d in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
+      [[ -w "$d/state" && "$(cat "$d/state")" == on ]] || continue
+      if echo off > "$d/state" 2> /dev/null; then
+        echo "damon $d on" >> "$STATE"
+        damons=$((damons + 1))
+      fi
+    done
+    echo "core $CORE quiet: moved $moved tasks and $irqs interrupts off it, stopped $damons kdamonds" \
+      "(undo: $0 off)"
     ;;
   off)
     [[ -e "$STATE" ]] || { echo "not on ($STATE missing)" >&2; exit 1; }
     while read -r kind id m; do
       if [[ "$kind" == task ]]; then
         taskset -p "$m" "$id" > /dev/null 2>&1 || true # gone since
+      elif [[ "$kind" == damon ]]; then
+        echo "$m" > "$id/state" 2> /dev/null || echo "could not start $id again" >&2
       else
         echo "$m" > "/proc/irq/$id/smp_affinity" 2> /dev/null || true
       fi
@@ -74,6 +90,10 @@ case "$MODE" in
     for d in /proc/irq/[0-9]*; do
       e=$(cat "$d/effective_affinity_list" 2> /dev/null || true)
       [[ "$e" == "$CORE" ]] && echo "irq ${d##*/}: $(awk -v i="${d##*/}:" '$1 == i {print $NF}' /proc/interrupts)"
+    done
+    echo "DAMON kdamonds:"
+    for d in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
+      [[ -e "$d/state" ]] && echo "${d##*/}: $(cat "$d/state")"
     done
     ;;
   *)

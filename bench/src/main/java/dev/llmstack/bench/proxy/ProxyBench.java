@@ -96,6 +96,17 @@ public final class ProxyBench {
     report.put("open_loop_warmup_seconds", OPEN_WARMUP_MS / 1000.0);
     report.put("pinned", pinned);
     report.set("machine_cpuidle", cpuIdle());
+    // DAMON's monitor threads: on a kernel without preemption, each of their passes holds a core
+    // for milliseconds, which set every target's p99 here until session 14 stopped them.
+    int kdamonds = processesNamed("kdamond");
+    report.put("machine_kdamonds_running", kdamonds);
+    if (kdamonds > 0) {
+      System.out.println(
+          "warning: "
+              + kdamonds
+              + " kdamond thread(s) running; their passes stall a core for milliseconds and set"
+              + " every target's p99 (scripts/quiet-core.sh on stops them)");
+    }
     ArrayNode scenarios = report.putArray("scenarios");
     // The load generator and both stubs share one event-loop thread (see BenchLoop).
     try (BenchLoop benchLoop = new BenchLoop();
@@ -737,6 +748,23 @@ public final class ProxyBench {
    * goes through the hypervisor; with polling on, the router's p50 fell by a third and nginx's by
    * more than half (session 7 in docs/benchmarks/router). Empty where the files do not exist.
    */
+  /** Processes (kernel threads included) whose name starts with {@code prefix}. */
+  static int processesNamed(String prefix) {
+    int n = 0;
+    try (var dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path d : dirs) {
+        try {
+          n += Files.readString(d.resolve("comm")).startsWith(prefix) ? 1 : 0;
+        } catch (IOException e) {
+          // gone since
+        }
+      }
+    } catch (IOException e) {
+      return 0; // no /proc: not Linux
+    }
+    return n;
+  }
+
   private ObjectNode cpuIdle() {
     ObjectNode idle = json.createObjectNode();
     readSys(idle, "driver", "/sys/devices/system/cpu/cpuidle/current_driver");
