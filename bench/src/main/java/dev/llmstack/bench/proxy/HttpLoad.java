@@ -202,8 +202,9 @@ public final class HttpLoad implements AutoCloseable {
   /**
    * Open-loop runs against every one of {@code loads} at once, each in time slices of its own:
    * {@code loads.get(i)} sends only in slice {@code i}, {@code i + n}, {@code i + 2n}, ... of
-   * {@code sliceMillis} each (n targets), at {@code rate}, until {@code warmupMillis + millis} of
-   * its own slices have passed. Each result counts {@code millis} of its target's slices.
+   * {@code sliceMillis} each (n targets, {@code guardMillis} between slices), at {@code rate},
+   * until {@code warmupMillis + millis} of its own slices have passed. Each result counts {@code
+   * millis} of its target's slices.
    *
    * <p>Why: run one after the other, each target meets the machine's noise of its own seconds, and
    * on a VM whose stalls come in spells that decides a round's p99 more than the target does (a
@@ -216,9 +217,11 @@ public final class HttpLoad implements AutoCloseable {
       long warmupMillis,
       long millis,
       long sliceMillis,
+      long guardMillis,
       boolean timeline)
       throws InterruptedException {
     long slice = TimeUnit.MILLISECONDS.toNanos(sliceMillis);
+    long guard = TimeUnit.MILLISECONDS.toNanos(guardMillis);
     long begin = System.nanoTime();
     List<Pending> pending = new ArrayList<>();
     for (int i = 0; i < loads.size(); i++) {
@@ -231,12 +234,17 @@ public final class HttpLoad implements AutoCloseable {
                   warmupMillis,
                   millis,
                   timeline,
-                  new Slices(slice, loads.size(), i),
+                  new Slices(slice, guard, loads.size(), i),
                   begin));
+    }
+    // Every load ends before any closes its connections: a proxy closing a load's 512 streams
+    // works for milliseconds, in the slices of the loads still running.
+    for (Pending p : pending) {
+      p.awaitEnd();
     }
     List<Result> results = new ArrayList<>();
     for (Pending p : pending) {
-      results.add(p.await());
+      results.add(p.result());
     }
     return results;
   }
@@ -244,21 +252,24 @@ public final class HttpLoad implements AutoCloseable {
   /**
    * Where a load's requests go on the wall clock. A load plans its requests on a clock of its own
    * that runs only in its slices: slice {@code slot}, {@code slot + slots}, ... of {@code
-   * sliceNanos} each. {@link #WHOLE} is the whole run, its clock the wall clock.
+   * sliceNanos} each, every slice followed by {@code guardNanos} in which no load starts a request,
+   * so that the requests a slice started end before the next slice begins. {@link #WHOLE} is the
+   * whole run, its clock the wall clock.
    */
-  public record Slices(long sliceNanos, int slots, int slot) {
-    public static final Slices WHOLE = new Slices(1, 1, 0);
+  public record Slices(long sliceNanos, long guardNanos, int slots, int slot) {
+    public static final Slices WHOLE = new Slices(1, 0, 1, 0);
 
     public Slices {
-      if (sliceNanos <= 0 || slots <= 0 || slot < 0 || slot >= slots) {
-        throw new IllegalArgumentException("slice " + sliceNanos + " slot " + slot + "/" + slots);
+      if (sliceNanos <= 0 || guardNanos < 0 || slots <= 0 || slot < 0 || slot >= slots) {
+        throw new IllegalArgumentException(
+            "slice " + sliceNanos + " guard " + guardNanos + " slot " + slot + "/" + slots);
       }
     }
 
     /** The wall-clock time of {@code own} nanoseconds on the load's clock, from {@code begin}. */
     public long wall(long begin, long own) {
       long whole = own / sliceNanos;
-      return begin + (whole * slots + slot) * sliceNanos + own % sliceNanos;
+      return begin + (whole * slots + slot) * (sliceNanos + guardNanos) + own % sliceNanos;
     }
   }
 
@@ -299,7 +310,16 @@ public final class HttpLoad implements AutoCloseable {
     }
 
     Result await() throws InterruptedException {
+      awaitEnd();
+      return result();
+    }
+
+    void awaitEnd() throws InterruptedException {
       finished.await(waitMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The run's figures, once it has ended; closes its connections. */
+    Result result() {
       // Sliced, the counted window is this load's own slices: millis of them, whatever the wall
       // clock says.
       double seconds =

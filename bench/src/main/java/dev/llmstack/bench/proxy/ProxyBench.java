@@ -48,14 +48,17 @@ public final class ProxyBench {
 
   /**
    * {@code minSliceMillis}: the shortest time slice its sliced latency runs take, many times one
-   * request's length, so that few of a target's requests spill into the next target's slice.
+   * request's length; {@code sliceGuardMillis}: the pause after each slice, longer than one request
+   * (a stream's 50 ms), so that the next target's slice does not begin under the last one's
+   * requests.
    */
   private record Scenario(
       String name,
       byte[] body,
       int saturationConnections,
       int openConnections,
-      int minSliceMillis) {}
+      int minSliceMillis,
+      int sliceGuardMillis) {}
 
   private final Settings settings;
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -145,9 +148,9 @@ public final class ProxyBench {
                 .getBytes(StandardCharsets.UTF_8);
         List<Scenario> scenarioList =
             Stream.of(
-                    new Scenario(Settings.SCENARIOS.get(0), chat, 64, 64, 0),
+                    new Scenario(Settings.SCENARIOS.get(0), chat, 64, 64, 0, 2),
                     // a stream lasts 50 ms: 20 of them to a slice
-                    new Scenario(Settings.SCENARIOS.get(1), stream, 256, 512, 1000))
+                    new Scenario(Settings.SCENARIOS.get(1), stream, 256, 512, 1000, 100))
                 .filter(sc -> settings.scenarios().contains(sc.name()))
                 .toList();
         // A JVM compiles its hot code during its first tens of seconds, on the same cores: a
@@ -320,6 +323,7 @@ public final class ProxyBench {
     out.put("open_loop_fraction_of_nginx_saturation", settings.loadFraction());
     out.put("open_loop_repeats", settings.repeats());
     out.put("open_loop_slice_ms", slice);
+    out.put("open_loop_slice_guard_ms", slice > 0 ? sc.sliceGuardMillis() : 0);
     // Latency: several short open-loop runs per target, interleaved; each target's p50/p99 is the
     // median over its runs.
     double[][] p50 = new double[3][n];
@@ -375,7 +379,9 @@ public final class ProxyBench {
         // The hypervisor's share of the counted window on the proxy's core (all cores unpinned).
         var steal =
             StealTime.window(
-                pinned ? cores - 1 : -1, OPEN_WARMUP_MS * ports.length, ms * ports.length);
+                pinned ? cores - 1 : -1,
+                OPEN_WARMUP_MS * ports.length * (slice + sc.sliceGuardMillis()) / slice,
+                ms * ports.length * (slice + sc.sliceGuardMillis()) / slice);
         int round = rep;
         List<HttpLoad.Result> rs =
             meters.meterAll(() -> slicedRun(ports, sc, half, ms, slice, round));
@@ -487,6 +493,7 @@ public final class ProxyBench {
               OPEN_WARMUP_MS,
               ms,
               sliceMillis,
+              sc.sliceGuardMillis(),
               settings.timeline());
       HttpLoad.Result[] byTarget = new HttpLoad.Result[ports.length];
       for (int k = 0; k < ports.length; k++) {
