@@ -135,6 +135,20 @@ public final class StubBackend implements AutoCloseable {
       ctx.executor().schedule(() -> sendEvent(ctx, i + 1), gapMillis, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * A peer that resets its connection (a load generator closing a run's connections with
+     * requests in flight, a proxy dropping an upstream one) is part of a benchmark's end, not an
+     * error worth Netty's warning and stack trace in the middle of its output.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof java.io.IOException) {
+        ctx.close();
+      } else {
+        ctx.fireExceptionCaught(cause);
+      }
+    }
+
     private void full(ChannelHandlerContext ctx, byte[] body) {
       ByteBuf buf = Unpooled.wrappedBuffer(body);
       FullHttpResponse r =
