@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records what runs on each core while the router serves the small-JSON latency round of
-# `llmstack bench-router --pin --repeats 1 --timeline --scenario small-json`, then reports, for the
-# router's 6-s window on the proxy's core:
+# `llmstack bench-router --pin --repeats 1 --timeline --slice-ms 0 --scenario small-json`, then
+# reports, for the router's 6-s window on the proxy's core:
 #   - bursts.txt: each task's runs there (count, total, longest, runs over 0.3 ms); a run's length
 #     can include idle time the trace shows no switch for, so trust counts over lengths there;
 #   - delays.txt: each time the event loop was woken but waited over 0.2 ms to run, and which task
@@ -19,9 +19,11 @@ CORE=$(( $(nproc --all) - 1 )) # --pin gives the proxy the last core
 SECONDS_PER_RUN=6
 mkdir -p "$OUT"
 : > "$OUT/out.txt"
-# The benchmark pins its own processes; what this script runs itself stays on core 0.
+# The benchmark pins its own processes; what this script runs itself stays on core 0. The latency
+# runs go one after another (--slice-ms 0), so that the router's counted window is one stretch of
+# time the trace can be cut to.
 "$ROOT/llmstack" bench-router --seconds "$SECONDS_PER_RUN" --pin --repeats 1 --timeline \
-  --scenario small-json --out "$OUT" "$@" > "$OUT/out.txt" 2>&1 &
+  --slice-ms 0 --scenario small-json --out "$OUT" "$@" > "$OUT/out.txt" 2>&1 &
 BENCH=$!
 # tail ends on SIGPIPE once grep has its line: not a failure.
 wait_for() { taskset -c 0 tail -n +1 -F "$OUT/out.txt" 2>/dev/null | taskset -c 0 grep -q -m1 "$1" || true; }
