@@ -136,9 +136,9 @@ public final class StubBackend implements AutoCloseable {
     }
 
     /**
-     * A peer that resets its connection (a load generator closing a run's connections with
-     * requests in flight, a proxy dropping an upstream one) is part of a benchmark's end, not an
-     * error worth Netty's warning and stack trace in the middle of its output.
+     * A peer that resets its connection (a load generator closing a run's connections with requests
+     * in flight, a proxy dropping an upstream one) is part of a benchmark's end, not an error worth
+     * Netty's warning and stack trace in the middle of its output.
      */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
