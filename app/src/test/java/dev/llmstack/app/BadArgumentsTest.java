@@ -79,6 +79,13 @@ class BadArgumentsTest {
   }
 
   @Test
+  void benchRouterSlicesNotNegative(@TempDir Path dir) {
+    assertOneLineError(
+        run("bench-router", "--slice-ms", "-1", "--out", dir.toString()),
+        "--warmup-seconds and --slice-ms not negative");
+  }
+
+  @Test
   void benchRouterScenariosByName(@TempDir Path dir) {
     assertOneLineError(
         run("bench-router", "--scenario", "small-json,streams", "--out", dir.toString()),
