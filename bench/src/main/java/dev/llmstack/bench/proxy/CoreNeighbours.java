@@ -12,6 +12,7 @@ import java.util.Set;
  * ones the scheduler can put there at any moment; per-core kernel threads excluded) and interrupts
  * delivered there. With {@code --pin}, the direct baseline never touches that core, so these show
  * up as latency added by whichever proxy is measured; {@code scripts/quiet-core.sh on} moves them.
+ * Also the machine's kernel threads by name (DAMON's kdamonds, which it stops).
  */
 final class CoreNeighbours {
 
@@ -45,6 +46,23 @@ final class CoreNeighbours {
     } catch (IOException | RuntimeException e) {
       return Runtime.getRuntime().availableProcessors();
     }
+  }
+
+  /** Processes (kernel threads included) whose name starts with {@code prefix}. */
+  static int processesNamed(String prefix) {
+    int n = 0;
+    try (var dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path d : dirs) {
+        try {
+          n += Files.readString(d.resolve("comm")).startsWith(prefix) ? 1 : 0;
+        } catch (IOException e) {
+          // gone since
+        }
+      }
+    } catch (IOException e) {
+      return 0; // no /proc: not Linux
+    }
+    return n;
   }
 
   /** Whether a task allowed on {@code allowed} may share {@code core} with others' work. */

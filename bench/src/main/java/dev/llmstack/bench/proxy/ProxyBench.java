@@ -101,7 +101,7 @@ public final class ProxyBench {
     report.set("machine_cpuidle", cpuIdle());
     // DAMON's monitor threads: on a kernel without preemption, each of their passes holds a core
     // for milliseconds, which set every target's p99 here until session 14 stopped them.
-    int kdamonds = processesNamed("kdamond");
+    int kdamonds = CoreNeighbours.processesNamed("kdamond");
     report.put("machine_kdamonds_running", kdamonds);
     if (kdamonds > 0) {
       System.out.println(
@@ -755,23 +755,6 @@ public final class ProxyBench {
    * goes through the hypervisor; with polling on, the router's p50 fell by a third and nginx's by
    * more than half (session 7 in docs/benchmarks/router). Empty where the files do not exist.
    */
-  /** Processes (kernel threads included) whose name starts with {@code prefix}. */
-  static int processesNamed(String prefix) {
-    int n = 0;
-    try (var dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-      for (Path d : dirs) {
-        try {
-          n += Files.readString(d.resolve("comm")).startsWith(prefix) ? 1 : 0;
-        } catch (IOException e) {
-          // gone since
-        }
-      }
-    } catch (IOException e) {
-      return 0; // no /proc: not Linux
-    }
-    return n;
-  }
-
   private ObjectNode cpuIdle() {
     ObjectNode idle = json.createObjectNode();
     readSys(idle, "driver", "/sys/devices/system/cpu/cpuidle/current_driver");

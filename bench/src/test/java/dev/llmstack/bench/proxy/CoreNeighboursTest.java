@@ -3,8 +3,11 @@ package dev.llmstack.bench.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class CoreNeighboursTest {
@@ -44,5 +47,26 @@ class CoreNeighboursTest {
       b.set(c);
     }
     return b;
+  }
+
+  @Test
+  void countsProcessesByName() throws Exception {
+    assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs /proc");
+    String comm = Files.readString(Path.of("/proc/self/comm")).trim();
+    assertThat(CoreNeighbours.processesNamed(comm)).isPositive(); // this JVM
+    Process p = new ProcessBuilder("sleep", "30").start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      int sleeps = CoreNeighbours.processesNamed("sleep");
+      while (sleeps == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+        sleeps = CoreNeighbours.processesNamed("sleep");
+      }
+      assertThat(sleeps).isPositive();
+    } finally {
+      p.destroy();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    assertThat(CoreNeighbours.processesNamed("no-such-process-name")).isZero();
   }
 }
